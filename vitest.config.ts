@@ -1,0 +1,27 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (name: string) =>
+  fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the sources; `packages/core/test/exports.test.ts` checks the
+    // built packages the way users import them.
+    alias: {
+      "@rds-iam/core": src("core"),
+      "@rds-iam/gateway": src("gateway"),
+      "@rds-iam/knex": src("knex"),
+      "@rds-iam/typeorm": src("typeorm"),
+      "@rds-iam/prisma": src("prisma"),
+    },
+  },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "tests/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores: files run in parallel, two at a time.
+    maxWorkers: 2,
+    pool: "forks",
+  },
+});
