@@ -1,0 +1,39 @@
+import { isAuthFailure } from "./auth-failure";
+import { RdsIamError } from "./errors";
+import type { IamAuth } from "./iam-auth";
+
+/**
+ * Opens something with a token and, if the database rejects that token, drops it
+ * and tries exactly once more with a fresh one. A second rejection is final: an
+ * `AUTH_REJECTED` error with the database's error as `cause`, never a loop.
+ */
+export async function withAuthRetry<T>(
+  auth: IamAuth,
+  attempt: (token: string) => Promise<T>,
+): Promise<T> {
+  const first = await auth.getToken();
+  try {
+    return await attempt(first);
+  } catch (error) {
+    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    auth.invalidate(first);
+  }
+  const second = await auth.getToken();
+  try {
+    return await attempt(second);
+  } catch (error) {
+    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    auth.invalidate(second);
+    throw authRejected(auth, error);
+  }
+}
+
+/** The final error after a retried rejection: says what to check, names no secret. */
+export function authRejected(auth: IamAuth, cause: unknown): RdsIamError {
+  const { user, iamHost, iamDefaultPort, region } = auth.target;
+  return new RdsIamError(
+    "AUTH_REJECTED",
+    `The database rejected the IAM token for user ${JSON.stringify(user)} twice (signed for ${iamHost}:${iamDefaultPort} in ${region}). Check that IAM authentication is enabled on the instance, the user was created for IAM (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'), the IAM policy allows rds-db:connect for this user, and iamHost / iamDefaultPort / iamRegion name the real endpoint.`,
+    { cause },
+  );
+}

@@ -1,0 +1,45 @@
+import type { CreateIamAuthOptions } from "./iam-auth";
+
+/**
+ * The options every driver binding takes: the IAM options, TLS, and the explicit
+ * plaintext opt-out. Anything else in a binding's input is the driver's own and
+ * passes through untouched.
+ */
+export interface IamConnectionOptions extends Omit<CreateIamAuthOptions, "engine"> {
+  /** TLS: omit for TLS verified against the RDS CA bundle. See {@link resolveTls}. */
+  ssl?: unknown;
+  /** Let a token travel without TLS to a loopback host (a local test gateway). Default false. */
+  iamAllowPlaintext?: boolean | undefined;
+}
+
+const IAM_KEYS = [
+  "engine",
+  "host",
+  "port",
+  "user",
+  "iamHost",
+  "iamDefaultPort",
+  "iamRegion",
+  "iamTokenExpiration",
+  "credentials",
+  "awsProfile",
+  "clock",
+  "tokenCache",
+  "iamAllowPlaintext",
+  "ssl",
+] as const;
+
+type IamKey = (typeof IAM_KEYS)[number];
+
+/** Splits a binding's input into the IAM part and the driver's own options. */
+export function splitIamOptions<T extends object>(
+  input: T,
+): { iam: Pick<T, Extract<keyof T, IamKey>>; driver: Omit<T, IamKey> } {
+  const iam: Record<string, unknown> = {};
+  const driver: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if ((IAM_KEYS as readonly string[]).includes(key)) iam[key] = value;
+    else driver[key] = value;
+  }
+  return { iam: iam as Pick<T, Extract<keyof T, IamKey>>, driver: driver as Omit<T, IamKey> };
+}

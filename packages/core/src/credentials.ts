@@ -1,0 +1,78 @@
+import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { RdsIamError } from "./errors";
+import type { CredentialsOption } from "./options";
+
+/**
+ * One provider for the life of a token provider. The default chain memoizes and
+ * refreshes on its own, so reusing it is what keeps a cold burst to one resolution.
+ */
+export function createCredentialProvider(
+  credentials: CredentialsOption | undefined,
+  awsProfile: string | undefined,
+): AwsCredentialIdentityProvider {
+  if (typeof credentials === "function") return credentials;
+  if (credentials !== undefined) {
+    const identity = credentials;
+    return async () => identity;
+  }
+  return fromNodeProviderChain(awsProfile === undefined ? {} : { profile: awsProfile });
+}
+
+/**
+ * Calls the provider and checks what comes back. Failures become
+ * `CREDENTIALS_UNAVAILABLE` with the SDK error as `cause` (SDK credential errors
+ * carry no secret material).
+ */
+export async function resolveCredentials(
+  provider: AwsCredentialIdentityProvider,
+  forceRefresh: boolean,
+): Promise<AwsCredentialIdentity> {
+  let identity: AwsCredentialIdentity | undefined;
+  try {
+    identity = forceRefresh ? await provider({ forceRefresh: true }) : await provider();
+  } catch (error) {
+    throw new RdsIamError(
+      "CREDENTIALS_UNAVAILABLE",
+      `Could not load AWS credentials: ${safeMessage(error)}. Check the credentials option, awsProfile, or the environment's credential source (env vars, SSO, web identity, ECS/EC2 metadata).`,
+      { option: "credentials", cause: error },
+    );
+  }
+  if (
+    typeof identity !== "object" ||
+    identity === null ||
+    typeof identity.accessKeyId !== "string" ||
+    typeof identity.secretAccessKey !== "string" ||
+    identity.accessKeyId === "" ||
+    identity.secretAccessKey === ""
+  ) {
+    throw new RdsIamError(
+      "CREDENTIALS_UNAVAILABLE",
+      "The credential provider returned no accessKeyId/secretAccessKey.",
+      { option: "credentials" },
+    );
+  }
+  return identity;
+}
+
+/**
+ * Identifies credentials without revealing them: the access key id is not a
+ * secret, and it changes whenever temporary credentials are re-issued.
+ */
+export function credentialIdentityKey(identity: AwsCredentialIdentity): string {
+  return identity.accessKeyId;
+}
+
+/** Epoch ms at which the credentials stop working, or `undefined` for long-term keys. */
+export function credentialExpiry(identity: AwsCredentialIdentity): number | undefined {
+  const expiration = identity.expiration as Date | string | number | undefined;
+  if (expiration === undefined || expiration === null) return undefined;
+  const ms = expiration instanceof Date ? expiration.getTime() : new Date(expiration).getTime();
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function safeMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  // Credential errors describe sources, not secrets; keep them short regardless.
+  return message.length > 300 ? `${message.slice(0, 300)}...` : message;
+}

@@ -1,0 +1,306 @@
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import {
+  createCredentialProvider,
+  credentialExpiry,
+  credentialIdentityKey,
+  resolveCredentials,
+} from "./credentials";
+import type { Engine } from "./engine";
+import { isRdsIamError, RdsIamError } from "./errors";
+import { generateAuthToken } from "./generate-auth-token";
+import {
+  type IamAuthOptions,
+  type OptionNames,
+  type ResolvedIamOptions,
+  resolveIamOptions,
+} from "./options";
+import type { RegionSource } from "./region";
+import { type CachedToken, TokenCache } from "./token-cache";
+
+/** Options for {@link createIamAuth}: the IAM options plus cache sharing. */
+export interface CreateIamAuthOptions extends IamAuthOptions {
+  /**
+   * Share tokens between providers for the same target and credentials.
+   * Default: a cache of this provider's own.
+   */
+  tokenCache?: TokenCache | undefined;
+}
+
+/** What a provider connects to and signs for (no secrets). */
+export interface IamTarget {
+  readonly engine: Engine;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly iamHost: string;
+  readonly iamDefaultPort: number;
+  readonly region: string;
+  readonly regionSource: RegionSource;
+}
+
+/** Counters since the provider was created. */
+export interface IamAuthStats {
+  /** Tokens signed. */
+  readonly mints: number;
+  /** `getToken()` calls answered from the cache. */
+  readonly cacheHits: number;
+  /** Calls to the credential provider. */
+  readonly credentialResolutions: number;
+  /** Mints that failed (credentials or signing). */
+  readonly failures: number;
+  /** Tokens dropped by `invalidate()`. */
+  readonly invalidations: number;
+  /** Mints started ahead of expiry, in the background. */
+  readonly refreshesAhead: number;
+}
+
+/** Hands out IAM tokens for one database login. */
+export interface IamAuth {
+  readonly target: IamTarget;
+  /** A token valid for at least a few more seconds: cached, or minted once for all callers. */
+  getToken(): Promise<string>;
+  /**
+   * Drops the cached token, e.g. after the database rejected it. With `token`, only
+   * if that is still the cached one, so a late rejection cannot evict a fresh token.
+   */
+  invalidate(token?: string): void;
+  stats(): IamAuthStats;
+  /** Stops background refreshes. Later `getToken()` calls fail with `CLOSED`. */
+  close(): void;
+}
+
+/** Stop handing out a token this long before the credentials that signed it expire. */
+const CREDENTIAL_EXPIRY_MARGIN_MS = 60_000;
+/** Re-mint in the background this long before a token's hand-out deadline. */
+const MAX_REFRESH_AHEAD_MS = 30_000;
+/** Background refresh failures back off from 1 s to 1 min (clock time), never a storm. */
+const MIN_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 60_000;
+/** setTimeout's limit. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Creates a token provider. Options are resolved once (errors surface here); the
+ * credential provider is created once and reused.
+ *
+ * Cache semantics: single flight (concurrent callers share one mint; a failed mint
+ * is not cached), refresh ahead (a used token is re-minted in the background before
+ * it expires), lifetime = min(`iamTokenExpiration`, credential expiry - 60 s) from
+ * the moment minting starts, key includes the credential identity, bounded size,
+ * `unref`ed timers, injectable clock.
+ */
+export function createIamAuth(options: CreateIamAuthOptions, names?: OptionNames): IamAuth {
+  const resolved = resolveIamOptions(options, names);
+  const provider = createCredentialProvider(resolved.credentials, resolved.awsProfile);
+  return new TokenProvider(
+    resolved,
+    provider,
+    options.tokenCache ?? new TokenCache({ maxEntries: 16 }),
+  );
+}
+
+class TokenProvider implements IamAuth {
+  readonly target: IamTarget;
+  readonly #options: ResolvedIamOptions;
+  readonly #provider: AwsCredentialIdentityProvider;
+  readonly #cache: TokenCache;
+  readonly #keyPrefix: string;
+  #currentKey: string | undefined;
+  #inflight: Promise<CachedToken> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** Whether the token was asked for since the last refresh timer fired. */
+  #used = false;
+  #nextBackgroundAttemptAt = Number.NEGATIVE_INFINITY;
+  #backoffMs = MIN_BACKOFF_MS;
+  #closed = false;
+  #stats = {
+    mints: 0,
+    cacheHits: 0,
+    credentialResolutions: 0,
+    failures: 0,
+    invalidations: 0,
+    refreshesAhead: 0,
+  };
+
+  constructor(
+    options: ResolvedIamOptions,
+    provider: AwsCredentialIdentityProvider,
+    cache: TokenCache,
+  ) {
+    this.#options = options;
+    this.#provider = provider;
+    this.#cache = cache;
+    this.target = Object.freeze({
+      engine: options.engine,
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      iamHost: options.iamHost,
+      iamDefaultPort: options.iamDefaultPort,
+      region: options.region,
+      regionSource: options.regionSource,
+    });
+    this.#keyPrefix = [options.region, options.iamHost, options.iamDefaultPort, options.user].join(
+      "\0",
+    );
+  }
+
+  getToken(): Promise<string> {
+    if (this.#closed) return Promise.reject(closedError());
+    const now = this.#options.clock();
+    const entry = this.#currentKey === undefined ? undefined : this.#cache.get(this.#currentKey);
+    if (entry !== undefined && now < entry.expiresAt) {
+      this.#stats.cacheHits++;
+      this.#used = true;
+      if (now >= entry.refreshAt) this.#refreshInBackground(now);
+      return Promise.resolve(entry.token);
+    }
+    this.#used = true;
+    return this.#mintShared().then((minted) => minted.token);
+  }
+
+  invalidate(token?: string): void {
+    if (this.#currentKey === undefined) return;
+    if (this.#cache.delete(this.#currentKey, token)) this.#stats.invalidations++;
+  }
+
+  stats(): IamAuthStats {
+    return { ...this.#stats };
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  toJSON(): { target: IamTarget; stats: IamAuthStats } {
+    return { target: this.target, stats: this.stats() };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const { iamHost, iamDefaultPort, user, region } = this.target;
+    return `IamAuth { ${user}@${iamHost}:${iamDefaultPort} (${region}), mints: ${this.#stats.mints} }`;
+  }
+
+  #mintShared(): Promise<CachedToken> {
+    if (this.#inflight === undefined) {
+      this.#inflight = this.#mint().finally(() => {
+        this.#inflight = undefined;
+      });
+    }
+    return this.#inflight;
+  }
+
+  #refreshInBackground(now: number): void {
+    if (this.#inflight !== undefined || this.#closed || now < this.#nextBackgroundAttemptAt) return;
+    this.#stats.refreshesAhead++;
+    this.#mintShared().then(
+      () => {
+        this.#backoffMs = MIN_BACKOFF_MS;
+      },
+      () => {
+        // The cached token is still usable; try again later, not on every call.
+        this.#nextBackgroundAttemptAt = this.#options.clock() + this.#backoffMs;
+        this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS);
+      },
+    );
+  }
+
+  async #mint(): Promise<CachedToken> {
+    const options = this.#options;
+    const startedAt = options.clock();
+    try {
+      const credentials = await this.#credentialsFor(startedAt);
+      const expiry = credentialExpiry(credentials);
+      const token = await this.#sign(credentials, startedAt);
+      const lifetime = Math.min(
+        options.iamTokenExpiration * 1000,
+        expiry === undefined
+          ? Number.POSITIVE_INFINITY
+          : expiry - CREDENTIAL_EXPIRY_MARGIN_MS - startedAt,
+      );
+      // Credentials about to expire still sign a token valid until they do.
+      const usable = lifetime > 0 ? lifetime : (expiry ?? startedAt) - startedAt;
+      const entry: CachedToken = {
+        token,
+        mintedAt: startedAt,
+        expiresAt: startedAt + usable,
+        refreshAt: startedAt + usable - Math.min(MAX_REFRESH_AHEAD_MS, usable / 4),
+      };
+      const key = `${this.#keyPrefix}\0${credentialIdentityKey(credentials)}`;
+      this.#cache.set(key, entry);
+      this.#currentKey = key;
+      this.#stats.mints++;
+      this.#schedule(entry);
+      return entry;
+    } catch (error) {
+      this.#stats.failures++;
+      if (isRdsIamError(error)) throw error;
+      throw new RdsIamError(
+        "TOKEN_GENERATION_FAILED",
+        `Could not sign an IAM token for ${options.user}@${options.iamHost}:${options.iamDefaultPort} in ${options.region}.`,
+        { cause: error },
+      );
+    }
+  }
+
+  async #credentialsFor(now: number): Promise<AwsCredentialIdentity> {
+    this.#stats.credentialResolutions++;
+    const credentials = await resolveCredentials(this.#provider, false);
+    const expiry = credentialExpiry(credentials);
+    const needed = this.#options.iamTokenExpiration * 1000 + CREDENTIAL_EXPIRY_MARGIN_MS;
+    if (expiry === undefined || expiry - now >= needed) return credentials;
+
+    // A token cannot outlive its credentials: ask for fresh ones (as the AWS signer
+    // does), and keep the old ones if the refresh fails while they still work.
+    let best = credentials;
+    try {
+      this.#stats.credentialResolutions++;
+      const refreshed = await resolveCredentials(this.#provider, true);
+      if ((credentialExpiry(refreshed) ?? Number.POSITIVE_INFINITY) > expiry) best = refreshed;
+    } catch (error) {
+      if (expiry <= now) throw error;
+    }
+    const bestExpiry = credentialExpiry(best);
+    if (bestExpiry !== undefined && bestExpiry <= now) {
+      throw new RdsIamError(
+        "CREDENTIALS_EXPIRED",
+        `The AWS credentials (access key ${best.accessKeyId}) expired at ${new Date(bestExpiry).toISOString()} and could not be refreshed. Provide fresh credentials or a provider that refreshes them.`,
+        { option: "credentials" },
+      );
+    }
+    return best;
+  }
+
+  #sign(credentials: AwsCredentialIdentity, startedAt: number): Promise<string> {
+    const options = this.#options;
+    return generateAuthToken({
+      hostname: options.iamHost,
+      port: options.iamDefaultPort,
+      username: options.user,
+      region: options.region,
+      credentials,
+      // With an injected clock, sign at clock time so the token agrees with it.
+      signingDate: options.customClock ? new Date(startedAt) : undefined,
+    });
+  }
+
+  #schedule(entry: CachedToken): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#closed) return;
+    const delay = Math.min(Math.max(0, entry.refreshAt - this.#options.clock()), MAX_TIMER_MS);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      // Refresh only tokens in use; an idle provider lets its token lapse.
+      if (!this.#used) return;
+      this.#used = false;
+      this.#refreshInBackground(this.#options.clock());
+    }, delay);
+    this.#timer.unref();
+  }
+}
+
+function closedError(): RdsIamError {
+  return new RdsIamError("CLOSED", "This IAM token provider was closed; create a new one.");
+}

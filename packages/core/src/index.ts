@@ -1,0 +1,63 @@
+export { isAuthFailure } from "./auth-failure";
+export { authRejected, withAuthRetry } from "./auth-retry";
+export { type Clock, systemClock } from "./clock";
+export { type IamConnectionOptions, splitIamOptions } from "./connection-options";
+export { createCredentialProvider } from "./credentials";
+export { buildDatabaseUrl, type DatabaseUrlFlavor, type DatabaseUrlParams } from "./database-url";
+export { defaultPort, type Engine, parseEngine } from "./engine";
+export {
+  isRdsIamError,
+  RdsIamError,
+  type RdsIamErrorCode,
+  type RdsIamErrorDetails,
+} from "./errors";
+export { type GenerateAuthTokenParams, generateAuthToken } from "./generate-auth-token";
+export {
+  type CreateIamAuthOptions,
+  createIamAuth,
+  type IamAuth,
+  type IamAuthStats,
+  type IamTarget,
+} from "./iam-auth";
+export { isIpAddress, isLoopbackHost } from "./ip-address";
+export {
+  createMariadbConnectionFactory,
+  type MariadbIamInput,
+  type MariadbModuleLike,
+} from "./mariadb-binding";
+export {
+  type Mysql2AuthPlugin,
+  type Mysql2IamInput,
+  type Mysql2PoolLike,
+  mysql2AuthPlugins,
+  mysql2IamConfig,
+  withMysql2AuthRetry,
+} from "./mysql2-binding";
+export {
+  type CredentialsOption,
+  DEFAULT_TOKEN_EXPIRATION_SECONDS,
+  type IamAuthOptions,
+  MAX_TOKEN_EXPIRATION_SECONDS,
+  type OptionNames,
+  type ResolvedIamOptions,
+  resolveIamOptions,
+} from "./options";
+export {
+  type PgIamConfig,
+  type PgIamInput,
+  type PgPoolLike,
+  pgIamConfig,
+  pgPassword,
+  rejectPgConflicts,
+  withPgAuthRetry,
+} from "./pg-binding";
+export { parseRdsHostname, type RdsEndpointKind, type RdsHostname } from "./rds-hostname";
+export { type RegionSource, regionFromEnvironment } from "./region";
+export {
+  type ResolvedTls,
+  rdsCaBundle,
+  resolveTls,
+  type SslOption,
+  type TlsInputs,
+} from "./tls";
+export { type CachedToken, TokenCache, type TokenCacheOptions } from "./token-cache";

@@ -1,0 +1,302 @@
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { type Clock, systemClock } from "./clock";
+import { defaultPort, describeValue, type Engine, parseEngine } from "./engine";
+import { RdsIamError } from "./errors";
+import { isIpAddress } from "./ip-address";
+import { parseRdsHostname, type RdsHostname } from "./rds-hostname";
+import { type RegionSource, regionFromEnvironment } from "./region";
+
+/** Static credentials, or a provider that resolves them (and may refresh them). */
+export type CredentialsOption = AwsCredentialIdentity | AwsCredentialIdentityProvider;
+
+/**
+ * Everything needed to mint tokens for one database login. The `iam*` and
+ * `awsProfile` names are the ones the AWS wrappers use.
+ */
+export interface IamAuthOptions {
+  /** `postgres` or `mysql` (aliases: `postgresql`, `pg`, `mariadb`, `mysql2`). */
+  engine: Engine | (string & {});
+  /** The host the driver connects to. Also the signing host unless `iamHost` is set. */
+  host: string;
+  /** The port the driver connects to. Default: 5432 (postgres) or 3306 (mysql). */
+  port?: number | string | undefined;
+  /** The database user; must match the IAM policy's `dbuser`. */
+  user: string;
+  /**
+   * The RDS endpoint hostname the token is signed for. Default: `host`.
+   * Required when `host` is an IP address, a custom domain, a tunnel or a proxy.
+   */
+  iamHost?: string | undefined;
+  /** The port the token is signed for. Default: `port`, else the engine's default. */
+  iamDefaultPort?: number | string | undefined;
+  /**
+   * The region the token is signed for. Default: parsed from the signing host, else
+   * `AWS_REGION`, `AWS_DEFAULT_REGION`, or the profile's `region`.
+   */
+  iamRegion?: string | undefined;
+  /**
+   * Seconds a cached token is handed out after it was minted. Default 870; 1 to 900
+   * (RDS accepts a token for 900 s; the 30 s margin absorbs clock skew).
+   * Also bounded by the expiry of the credentials that signed it.
+   */
+  iamTokenExpiration?: number | undefined;
+  /**
+   * AWS credentials or a credential provider. Default: the AWS SDK's node provider
+   * chain (environment, SSO, shared files, web identity, ECS, EC2), honouring
+   * `awsProfile`, created once and reused.
+   */
+  credentials?: CredentialsOption | undefined;
+  /** Profile for the default provider chain and the region lookup. Default: `AWS_PROFILE`. */
+  awsProfile?: string | undefined;
+  /** Time source in ms since the epoch; for tests and simulations. Default: `Date.now`. */
+  clock?: Clock | undefined;
+}
+
+/** Validated, defaulted and frozen {@link IamAuthOptions}. */
+export interface ResolvedIamOptions {
+  readonly engine: Engine;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** Signing hostname, lower-cased, without a trailing dot. */
+  readonly iamHost: string;
+  /** Signing port. */
+  readonly iamDefaultPort: number;
+  readonly region: string;
+  readonly regionSource: RegionSource;
+  /** What the signing host says about itself; `undefined` for a custom `iamHost`. */
+  readonly endpoint: RdsHostname | undefined;
+  /** Seconds. */
+  readonly iamTokenExpiration: number;
+  readonly credentials: CredentialsOption | undefined;
+  readonly awsProfile: string | undefined;
+  readonly clock: Clock;
+  /** True when the caller injected a clock: tokens are then signed at clock time. */
+  readonly customClock: boolean;
+}
+
+/** How an adapter spells an option, so errors name what the user actually wrote. */
+export type OptionNames = Partial<Record<keyof IamAuthOptions, string>>;
+
+/** Default `iamTokenExpiration`: 30 s inside the 900 s RDS accepts. */
+export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 870;
+/** The most RDS accepts for `X-Amz-Expires`. */
+export const MAX_TOKEN_EXPIRATION_SECONDS = 900;
+
+const REGION_SHAPE = /^[a-z]{2,}(?:-[a-z0-9]+)+$/;
+
+/**
+ * Validates and resolves options once. Every default is documented on
+ * {@link IamAuthOptions}. The result is frozen.
+ *
+ * @throws RdsIamError naming the option and the fix; never echoing a secret.
+ */
+export function resolveIamOptions(
+  options: IamAuthOptions,
+  names: OptionNames = {},
+): ResolvedIamOptions {
+  const name = (key: keyof IamAuthOptions): string => names[key] ?? key;
+  if (typeof options !== "object" || options === null) {
+    throw new RdsIamError("INVALID_OPTION", "IAM options must be an object.", {
+      option: "options",
+    });
+  }
+
+  const engine = parseEngine(options.engine, name("engine"));
+  const host = requireString(options.host, name("host"), "the database hostname");
+  const user = requireString(options.user, name("user"), "the database user name");
+  const port = optionalPort(options.port, name("port")) ?? defaultPort(engine);
+  const iamDefaultPort = optionalPort(options.iamDefaultPort, name("iamDefaultPort")) ?? port;
+  const iamTokenExpiration = tokenExpiration(
+    options.iamTokenExpiration,
+    name("iamTokenExpiration"),
+  );
+  const awsProfile = optionalString(options.awsProfile, name("awsProfile"));
+  checkCredentials(options.credentials, name("credentials"));
+  if (options.clock !== undefined && typeof options.clock !== "function") {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${name("clock")} must be a function returning ms since the epoch.`,
+      {
+        option: name("clock"),
+      },
+    );
+  }
+
+  const { iamHost, endpoint } = signingHost(host, options.iamHost, name("host"), name("iamHost"));
+  const { region, regionSource } = resolveRegion(
+    options.iamRegion,
+    endpoint,
+    awsProfile,
+    iamHost,
+    name,
+  );
+
+  return Object.freeze({
+    engine,
+    host,
+    port,
+    user,
+    iamHost,
+    iamDefaultPort,
+    region,
+    regionSource,
+    endpoint,
+    iamTokenExpiration,
+    credentials: options.credentials,
+    awsProfile,
+    clock: options.clock ?? systemClock,
+    customClock: options.clock !== undefined,
+  });
+}
+
+function signingHost(
+  host: string,
+  iamHostOption: unknown,
+  hostName: string,
+  iamHostName: string,
+): { iamHost: string; endpoint: RdsHostname | undefined } {
+  const explicit = optionalString(iamHostOption, iamHostName);
+  if (explicit !== undefined) {
+    if (isIpAddress(explicit)) {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `${iamHostName} must be the RDS endpoint hostname the token is signed for, not an IP address (got ${describeValue(explicit)}).`,
+        { option: iamHostName },
+      );
+    }
+    const endpoint = parseRdsHostname(explicit);
+    return { iamHost: endpoint?.hostname ?? normalizeHost(explicit), endpoint };
+  }
+  if (isIpAddress(host)) {
+    throw new RdsIamError(
+      "IAM_HOST_REQUIRED",
+      `${hostName} ${describeValue(host)} is an IP address; RDS only accepts tokens signed for its endpoint hostname. Set ${iamHostName} to the RDS endpoint (e.g. "mydb.cluster-abc123.us-east-1.rds.amazonaws.com").`,
+      { option: iamHostName },
+    );
+  }
+  const endpoint = parseRdsHostname(host);
+  if (endpoint === undefined) {
+    throw new RdsIamError(
+      "IAM_HOST_REQUIRED",
+      `${hostName} ${describeValue(host)} is not an RDS endpoint hostname (a custom domain, tunnel or proxy?). Set ${iamHostName} to the RDS endpoint the token must be signed for.`,
+      { option: iamHostName },
+    );
+  }
+  return { iamHost: endpoint.hostname, endpoint };
+}
+
+function resolveRegion(
+  iamRegionOption: unknown,
+  endpoint: RdsHostname | undefined,
+  awsProfile: string | undefined,
+  iamHost: string,
+  name: (key: keyof IamAuthOptions) => string,
+): { region: string; regionSource: RegionSource } {
+  const explicit = optionalString(iamRegionOption, name("iamRegion"));
+  if (explicit !== undefined) {
+    const region = explicit.toLowerCase();
+    if (!REGION_SHAPE.test(region)) {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `${name("iamRegion")} ${describeValue(explicit)} is not a region name like "us-east-1".`,
+        { option: name("iamRegion") },
+      );
+    }
+    return { region, regionSource: "iamRegion" };
+  }
+  if (endpoint?.region !== undefined) return { region: endpoint.region, regionSource: "hostname" };
+  const fromEnvironment = regionFromEnvironment(awsProfile);
+  if (fromEnvironment)
+    return { region: fromEnvironment.region, regionSource: fromEnvironment.source };
+  const why =
+    endpoint?.kind === "global"
+      ? `${describeValue(iamHost)} is an Aurora global writer endpoint, which names no region`
+      : `${describeValue(iamHost)} does not name a region`;
+  throw new RdsIamError(
+    "REGION_UNRESOLVED",
+    `Cannot tell which region to sign for: ${why}, and neither AWS_REGION, AWS_DEFAULT_REGION nor the AWS profile sets one. Set ${name("iamRegion")} (e.g. "us-east-1").`,
+    { option: name("iamRegion") },
+  );
+}
+
+function normalizeHost(host: string): string {
+  const lower = host.trim().toLowerCase();
+  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
+}
+
+function requireString(value: unknown, option: string, what: string): string {
+  if (value === undefined || value === null || value === "") {
+    throw new RdsIamError("MISSING_OPTION", `${option} is required: ${what}.`, { option });
+  }
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} must be a non-empty string: ${what} (got ${describeValue(value)}).`,
+      { option },
+    );
+  }
+  return value.trim();
+}
+
+function optionalString(value: unknown, option: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} must be a non-empty string when given (got ${describeValue(value)}).`,
+      { option },
+    );
+  }
+  return value.trim();
+}
+
+function optionalPort(value: unknown, option: string): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const port = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} must be a whole number from 1 to 65535 (got ${describeValue(value)}).`,
+      { option },
+    );
+  }
+  return port;
+}
+
+function tokenExpiration(value: unknown, option: string): number {
+  if (value === undefined || value === null) return DEFAULT_TOKEN_EXPIRATION_SECONDS;
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    value < 1 ||
+    value > MAX_TOKEN_EXPIRATION_SECONDS
+  ) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} must be a number of seconds from 1 to ${MAX_TOKEN_EXPIRATION_SECONDS}; RDS rejects tokens older than 900 s (got ${describeValue(value)}). Omit it for the default of ${DEFAULT_TOKEN_EXPIRATION_SECONDS}.`,
+      { option },
+    );
+  }
+  return value;
+}
+
+function checkCredentials(value: unknown, option: string): void {
+  if (value === undefined || typeof value === "function") return;
+  const identity = value as Partial<AwsCredentialIdentity> | null;
+  if (
+    typeof identity !== "object" ||
+    identity === null ||
+    typeof identity.accessKeyId !== "string" ||
+    identity.accessKeyId === "" ||
+    typeof identity.secretAccessKey !== "string" ||
+    identity.secretAccessKey === ""
+  ) {
+    // Never describe the value itself: it may hold a secret key.
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} must be { accessKeyId, secretAccessKey, sessionToken? } or a credential provider function (e.g. fromNodeProviderChain()).`,
+      { option },
+    );
+  }
+}

