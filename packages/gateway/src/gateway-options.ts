@@ -1,0 +1,119 @@
+/** Credentials the gateway accepts tokens from, as an IAM user or role session would hold them. */
+export interface GatewayCredential {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** Set for temporary credentials; a token must then carry it as `X-Amz-Security-Token`. */
+  readonly sessionToken?: string | undefined;
+  /**
+   * When temporary credentials stop working (a Date or epoch ms, as the credential
+   * server issues them); tokens signed with them die then too.
+   */
+  readonly expiration?: Date | number | undefined;
+}
+
+/** The database engine the gateway speaks. */
+export type GatewayEngine = "postgres" | "mysql";
+
+/** The real database the gateway relays authenticated clients to. */
+export interface GatewayBackend {
+  readonly host: string;
+  readonly port: number;
+  /**
+   * The backend password for a login user (MySQL/MariaDB users, PostgreSQL md5/SCRAM).
+   * Default: no password (PostgreSQL `trust`).
+   */
+  readonly password?: string | ((user: string) => string | undefined) | undefined;
+}
+
+/** Options for {@link startGateway}. Every default is listed here. */
+export interface GatewayOptions {
+  readonly engine: GatewayEngine;
+  /**
+   * The RDS endpoint the gateway stands for: tokens must be signed for this host and
+   * port. `port` defaults to the engine's (5432 / 3306).
+   */
+  readonly endpoint: { readonly hostname: string; readonly port?: number | undefined };
+  /** The region tokens must be signed for. Default: parsed from `endpoint.hostname`. */
+  readonly region?: string | undefined;
+  /** Whose tokens are accepted: a list, or a function read on every login (rotation). */
+  readonly credentials: readonly GatewayCredential[] | (() => readonly GatewayCredential[]);
+  /** Database users allowed to log in. Default: any user the backend knows. */
+  readonly allowedUsers?: readonly string[] | undefined;
+  readonly backend: GatewayBackend;
+  /** Where to listen. Default `127.0.0.1`, port 0 (any free port). */
+  readonly listen?: { readonly host?: string | undefined; readonly port?: number | undefined };
+  /**
+   * The TLS certificate clients see. Default: a self-signed one made at start for the
+   * endpoint's hostname, `localhost`, `127.0.0.1` and `::1`.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string } | undefined;
+  /** Accept clients that do not use TLS (RDS refuses them). Default false. */
+  readonly allowPlaintext?: boolean | undefined;
+  /** How far in the future `X-Amz-Date` may lie, for clock drift. Default 300 s. */
+  readonly clockSkewSeconds?: number | undefined;
+  /** The gateway's clock (ms since the epoch). Default `Date.now`. */
+  readonly now?: (() => number) | undefined;
+}
+
+/** Why a login was refused; the keys of {@link GatewayStats.rejected}. */
+export type RejectReason =
+  | "plaintext"
+  | "malformed"
+  | "signature"
+  | "unknown-credentials"
+  | "credentials-expired"
+  | "session-token"
+  | "expired"
+  | "not-yet-valid"
+  | "expires-too-long"
+  | "endpoint"
+  | "region"
+  | "service"
+  | "action"
+  | "user"
+  | "not-allowed"
+  | "injected"
+  | "backend";
+
+/** Counters since the gateway started. */
+export interface GatewayStats {
+  /** Client connections accepted by the listener. */
+  readonly connections: number;
+  /** Client connections open now. */
+  readonly active: number;
+  /** Logins whose token was accepted. */
+  readonly accepted: number;
+  readonly rejected: Readonly<Partial<Record<RejectReason, number>>>;
+  readonly cancelRequests: number;
+}
+
+/** Faults for reliability tests. */
+export interface GatewayFaults {
+  /** Refuse the next `count` logins with the RDS error, whatever their token. */
+  rejectNextLogins(count: number): void;
+  /** Delay every handshake by `ms` before asking for the password. */
+  setHandshakeLatency(ms: number): void;
+  /** Sets the gateway's clock offset to `ms` (positive: ahead of `now`); 0 undoes it. */
+  skewClock(ms: number): void;
+  /** Close the next `count` connections right after they authenticate. */
+  dropAfterAuth(count: number): void;
+  /** Clear every fault. */
+  reset(): void;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  readonly engine: GatewayEngine;
+  /** Where clients connect. */
+  readonly host: string;
+  readonly port: number;
+  /** The endpoint tokens must be signed for. */
+  readonly endpoint: { readonly hostname: string; readonly port: number };
+  readonly region: string;
+  /** The PEM clients trust to verify the gateway's certificate. */
+  readonly caCertificate: string;
+  readonly faults: GatewayFaults;
+  stats(): GatewayStats;
+  /** Stops listening and closes every relayed connection. */
+  close(): Promise<void>;
+}

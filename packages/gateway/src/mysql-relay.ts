@@ -1,0 +1,82 @@
+import type { Duplex } from "node:stream";
+import { COM_CHANGE_USER, errPayload, packet } from "./mysql-packets";
+
+/**
+ * Relays an authenticated MySQL session. Backend-to-client bytes flow untouched;
+ * client-to-backend bytes are watched at packet boundaries so that COM_CHANGE_USER,
+ * which would log in as another user without a token, is refused as RDS would not let
+ * it bypass IAM.
+ */
+export function relayMysqlCommands(
+  client: Duplex,
+  clientPending: Buffer,
+  backend: Duplex,
+  backendPending: Buffer,
+): void {
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    client.destroy();
+    backend.destroy();
+  };
+  for (const stream of [client, backend]) {
+    stream.on("error", end);
+    stream.on("close", end);
+  }
+  if (backendPending.length > 0) client.write(backendPending);
+  backend.pipe(client);
+
+  // Bytes left in the current packet, and a partial header carried between chunks.
+  let remaining = 0;
+  let carry: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    let data: Buffer = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    carry = Buffer.alloc(0);
+    let at = 0;
+    while (at < data.length) {
+      if (remaining > 0) {
+        const take = Math.min(remaining, data.length - at);
+        remaining -= take;
+        at += take;
+        continue;
+      }
+      // A command starts a packet with sequence 0; its first payload byte names it.
+      const available = data.length - at;
+      const needed = available >= 4 && (data[at + 3] !== 0 || data.readUIntLE(at, 3) === 0) ? 4 : 5;
+      if (available < needed) {
+        carry = data.subarray(at);
+        data = data.subarray(0, at);
+        break;
+      }
+      const length = data.readUIntLE(at, 3);
+      const sequence = data[at + 3] as number;
+      if (sequence === 0 && length > 0 && data[at + 4] === COM_CHANGE_USER) {
+        client.write(
+          packet(
+            1,
+            errPayload(
+              1045,
+              "28000",
+              "COM_CHANGE_USER is not allowed through IAM authentication; open a new connection",
+            ),
+          ),
+        );
+        if (at > 0) backend.write(data.subarray(0, at));
+        client.end();
+        backend.destroy();
+        return;
+      }
+      remaining = length;
+      at += 4;
+    }
+    if (data.length > 0 && !backend.write(data)) {
+      client.pause();
+      backend.once("drain", () => client.resume());
+    }
+  };
+  client.on("data", onData);
+  if (clientPending.length > 0) onData(clientPending);
+  // The handshake reader paused the client; a data listener alone does not resume it.
+  client.resume();
+}
