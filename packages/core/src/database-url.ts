@@ -1,7 +1,31 @@
 import type { Engine } from "./engine";
+import { RdsIamError } from "./errors";
 
-/** Which consumer a URL is written for. */
+/**
+ * Which consumer a URL is written for; each reads TLS settings differently:
+ * - `prisma`: Prisma's schema engine (`prisma migrate deploy`, `db pull`, ...):
+ *   `sslmode=require`, and certificates are verified only with
+ *   `sslaccept=strict&sslcert=<CA file>` (PostgreSQL); MySQL uses `sslaccept` / `sslcert`.
+ * - `node-postgres`: `pg` / `pg-connection-string`: `sslmode=verify-full&sslrootcert=<CA file>`.
+ * - `mysql2`: mysql2's URL parser (`ConnectionConfig.parseUrl`, which JSON-parses query
+ *   values): `ssl` as a profile name or JSON object, plus `enableCleartextPlugin=true`.
+ */
 export type DatabaseUrlFlavor = "prisma" | "node-postgres" | "mysql2";
+
+/** The URL flavours, for validation and help texts. */
+export const DATABASE_URL_FLAVORS: readonly DatabaseUrlFlavor[] = Object.freeze([
+  "prisma",
+  "node-postgres",
+  "mysql2",
+]);
+
+/**
+ * How the URL's consumer should treat TLS:
+ * - `verify`: TLS, certificate chain and name verified (against `caFile` / `ca` when given);
+ * - `no-verify`: TLS without verification (only when the user's `ssl` says `rejectUnauthorized: false`);
+ * - `disable`: no TLS (only for an explicitly allowed loopback connection).
+ */
+export type DatabaseUrlTls = "verify" | "no-verify" | "disable";
 
 /** What goes into a database URL. The token is the password. */
 export interface DatabaseUrlParams {
@@ -9,24 +33,117 @@ export interface DatabaseUrlParams {
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /** The password: an IAM token. Encoded with `encodeURIComponent`. */
   readonly token: string;
   readonly database?: string | undefined;
   readonly flavor: DatabaseUrlFlavor;
-  /** Prisma's engine verifies certificates only against a CA file (`sslcert`). */
+  /** Default `verify`. */
+  readonly tls?: DatabaseUrlTls | undefined;
+  /**
+   * A PEM file holding the CA certificates to trust. Prisma's engine verifies
+   * certificates only against such a file (`sslcert`); node-postgres reads it as
+   * `sslrootcert`. Not used by the `mysql2` flavour, which cannot read files (see `ca`).
+   */
   readonly caFile?: string | undefined;
-  /** Extra query parameters, appended as given. */
+  /**
+   * The `mysql2` flavour only: CA certificates (PEM) to embed in the `ssl` JSON.
+   * Default: mysql2's `"Amazon RDS"` profile, i.e. the RDS CA bundle.
+   */
+  readonly ca?: string | readonly string[] | undefined;
+  /** Extra query parameters, appended after the TLS ones (e.g. `schema`, `connection_limit`). */
   readonly params?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
- * Builds a connection URL carrying a token. Every component is encoded with
- * `encodeURIComponent`; the WHATWG `URL.password` setter leaves `&` and `%` raw
- * and would break the signature.
+ * Builds a connection URL carrying a token, in the flavour its consumer understands.
+ * Every component is encoded with `encodeURIComponent`: the WHATWG `URL.password`
+ * setter leaves `&` and `%` raw and would break the token's signature, and
+ * `URLSearchParams` would turn spaces in file paths into `+`.
+ *
+ * @throws RdsIamError `INVALID_OPTION` for an unknown flavour or TLS mode.
  */
 export function buildDatabaseUrl(params: DatabaseUrlParams): string {
+  const tls = params.tls ?? "verify";
+  if (!["verify", "no-verify", "disable"].includes(tls)) {
+    throw new RdsIamError("INVALID_OPTION", `tls must be "verify", "no-verify" or "disable".`, {
+      option: "tls",
+    });
+  }
+  const query = [...tlsParams(params, tls), ...Object.entries(params.params ?? {})];
   const scheme = params.engine === "postgres" ? "postgresql" : "mysql";
   const auth = `${encodeURIComponent(params.user)}:${encodeURIComponent(params.token)}`;
   const database = params.database === undefined ? "" : encodeURIComponent(params.database);
-  const query = new URLSearchParams(params.params ?? {}).toString();
-  return `${scheme}://${auth}@${params.host}:${params.port}/${database}${query ? `?${query}` : ""}`;
+  const search = query
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+    .join("&");
+  return `${scheme}://${auth}@${urlHost(params.host)}:${params.port}/${database}${search ? `?${search}` : ""}`;
+}
+
+function tlsParams(params: DatabaseUrlParams, tls: DatabaseUrlTls): [string, string][] {
+  switch (params.flavor) {
+    case "prisma":
+      return prismaTls(params, tls);
+    case "node-postgres":
+      if (params.engine !== "postgres") {
+        throw new RdsIamError(
+          "CONFLICTING_OPTIONS",
+          `The node-postgres URL flavour is for PostgreSQL; for MySQL use "mysql2" or "prisma".`,
+          { option: "flavor" },
+        );
+      }
+      if (tls === "disable") return [["sslmode", "disable"]];
+      if (tls === "no-verify") return [["sslmode", "no-verify"]];
+      return [
+        // verify-full, not require: pg-connection-string warns that it treats
+        // `require` as verify-full, and libpq would not verify at all.
+        ["sslmode", "verify-full"],
+        ...(params.caFile === undefined
+          ? []
+          : [["sslrootcert", params.caFile] as [string, string]]),
+      ];
+    case "mysql2":
+      return mysql2Tls(params, tls);
+    default:
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `flavor must be one of ${DATABASE_URL_FLAVORS.map((f) => `"${f}"`).join(", ")}.`,
+        { option: "flavor" },
+      );
+  }
+}
+
+function prismaTls(params: DatabaseUrlParams, tls: DatabaseUrlTls): [string, string][] {
+  // Prisma's engine knows sslmode=disable|prefer|require only, and with `require`
+  // alone it accepts any certificate: verification needs sslaccept=strict + sslcert.
+  const postgres = params.engine === "postgres";
+  if (tls === "disable") return postgres ? [["sslmode", "disable"]] : [];
+  const mode: [string, string][] = postgres ? [["sslmode", "require"]] : [];
+  if (tls === "no-verify") return [...mode, ["sslaccept", "accept_invalid_certs"]];
+  return [
+    ...mode,
+    ...(params.caFile === undefined ? [] : [["sslcert", params.caFile] as [string, string]]),
+    ["sslaccept", "strict"],
+  ];
+}
+
+function mysql2Tls(params: DatabaseUrlParams, tls: DatabaseUrlTls): [string, string][] {
+  if (params.engine !== "mysql") {
+    throw new RdsIamError(
+      "CONFLICTING_OPTIONS",
+      `The mysql2 URL flavour is for MySQL/MariaDB; for PostgreSQL use "node-postgres" or "prisma".`,
+      { option: "flavor" },
+    );
+  }
+  // mysql2 refuses mysql_clear_password unless asked; the token needs it (over TLS).
+  const cleartext: [string, string] = ["enableCleartextPlugin", "true"];
+  if (tls === "disable") return [cleartext];
+  if (tls === "no-verify")
+    return [["ssl", JSON.stringify({ rejectUnauthorized: false })], cleartext];
+  if (params.ca === undefined) return [["ssl", "Amazon RDS"], cleartext];
+  return [["ssl", JSON.stringify({ ca: params.ca, rejectUnauthorized: true })], cleartext];
+}
+
+function urlHost(host: string): string {
+  // An IPv6 literal must be bracketed in a URL.
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }

@@ -54,11 +54,23 @@ export interface IamAuthStats {
   readonly refreshesAhead: number;
 }
 
+/** A token and the end of its hand-out window (clock ms). */
+export interface TokenWithExpiry {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
 /** Hands out IAM tokens for one database login. */
 export interface IamAuth {
   readonly target: IamTarget;
   /** A token valid for at least a few more seconds: cached, or minted once for all callers. */
   getToken(): Promise<string>;
+  /**
+   * Like {@link IamAuth.getToken}, with the clock time (ms since the epoch) until
+   * which this token is handed out; later callers get a newer one. For config
+   * providers that must say when their config goes stale (knex's `expirationChecker`).
+   */
+  getTokenWithExpiry(): Promise<TokenWithExpiry>;
   /**
    * Drops the cached token, e.g. after the database rejected it. With `token`, only
    * if that is still the cached one, so a late rejection cannot evict a fresh token.
@@ -147,16 +159,27 @@ class TokenProvider implements IamAuth {
 
   getToken(): Promise<string> {
     if (this.#closed) return Promise.reject(closedError());
+    const entry = this.#cached();
+    if (entry !== undefined) return Promise.resolve(entry.token);
+    return this.#mintShared().then((minted) => minted.token);
+  }
+
+  getTokenWithExpiry(): Promise<TokenWithExpiry> {
+    if (this.#closed) return Promise.reject(closedError());
+    const entry = this.#cached();
+    const ready = entry === undefined ? this.#mintShared() : Promise.resolve(entry);
+    return ready.then(({ token, expiresAt }) => ({ token, expiresAt }));
+  }
+
+  /** The cached token while it may be handed out (a use: may start a refresh ahead). */
+  #cached(): CachedToken | undefined {
     const now = this.#options.clock();
     const entry = this.#currentKey === undefined ? undefined : this.#cache.get(this.#currentKey);
-    if (entry !== undefined && now < entry.expiresAt) {
-      this.#stats.cacheHits++;
-      this.#used = true;
-      if (now >= entry.refreshAt) this.#refreshInBackground(now);
-      return Promise.resolve(entry.token);
-    }
     this.#used = true;
-    return this.#mintShared().then((minted) => minted.token);
+    if (entry === undefined || now >= entry.expiresAt) return undefined;
+    this.#stats.cacheHits++;
+    if (now >= entry.refreshAt) this.#refreshInBackground(now);
+    return entry;
   }
 
   invalidate(token?: string): void {

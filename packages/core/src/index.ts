@@ -1,9 +1,16 @@
 export { isAuthFailure } from "./auth-failure";
 export { authRejected, withAuthRetry } from "./auth-retry";
+export { writeCaFile } from "./ca-file";
 export { type Clock, systemClock } from "./clock";
 export { type IamConnectionOptions, splitIamOptions } from "./connection-options";
 export { createCredentialProvider } from "./credentials";
-export { buildDatabaseUrl, type DatabaseUrlFlavor, type DatabaseUrlParams } from "./database-url";
+export {
+  buildDatabaseUrl,
+  DATABASE_URL_FLAVORS,
+  type DatabaseUrlFlavor,
+  type DatabaseUrlParams,
+  type DatabaseUrlTls,
+} from "./database-url";
 export { defaultPort, type Engine, parseEngine } from "./engine";
 export {
   isRdsIamError,
@@ -18,7 +25,9 @@ export {
   type IamAuth,
   type IamAuthStats,
   type IamTarget,
+  type TokenWithExpiry,
 } from "./iam-auth";
+export { type IamDatabaseUrlOptions, iamDatabaseUrl } from "./iam-database-url";
 export { isIpAddress, isLoopbackHost } from "./ip-address";
 export {
   createMariadbConnectionFactory,

@@ -1,0 +1,281 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import mysql from "mysql2/promise";
+import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isolatedAwsEnv } from "./support/aws-env";
+import { type IamFixture, startIamFixture } from "./support/iam-fixture";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CLI = join(ROOT, "packages", "core", "src", "cli.ts");
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `rds-iam` CLI from its sources, in an environment with only the given AWS settings. */
+function rdsIam(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const base: Record<string, string | undefined> = { ...process.env, ...isolatedAwsEnv(env) };
+  const childEnv = Object.fromEntries(
+    Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", CLI, ...args],
+      { cwd: ROOT, env: childEnv, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const status = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+        resolve({ status, stdout, stderr });
+      },
+    );
+  });
+}
+
+function keysOf(fixture: IamFixture): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: fixture.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: fixture.credentials.secretAccessKey,
+  };
+}
+
+describe("rds-iam CLI: help and errors", () => {
+  it("prints help for the tool and for each command", async () => {
+    const runs = await Promise.all([
+      rdsIam(["--help"]),
+      rdsIam(["token", "--help"]),
+      rdsIam(["url", "-h"]),
+      rdsIam(["inspect", "--help"]),
+    ]);
+    for (const run of runs) expect(run).toMatchObject({ status: 0, stderr: "" });
+    expect(runs[0]?.stdout).toMatch(/Usage: rds-iam <command>[\s\S]*token[\s\S]*url[\s\S]*inspect/);
+    expect(runs[1]?.stdout).toContain("Usage: rds-iam token");
+    expect(runs[2]?.stdout).toContain("Usage: rds-iam url");
+    expect(runs[2]?.stdout).toContain("prisma/prisma#10304");
+    expect(runs[3]?.stdout).toContain("Usage: rds-iam inspect");
+  });
+
+  it("reports mistakes on stderr with a non-zero status", async () => {
+    const [none, unknown, missing, badFlag, ipHost, mysqlPrisma] = await Promise.all([
+      rdsIam([]),
+      rdsIam(["sign"]),
+      rdsIam(["token", "--host", "mydb.abc123.us-east-1.rds.amazonaws.com", "--port", "5432"]),
+      rdsIam(["url", "--nope"]),
+      rdsIam(["token", "--host", "10.1.2.3", "--port", "5432", "--user", "app"]),
+      rdsIam(
+        [
+          "url",
+          "--engine",
+          "mysql",
+          "--host",
+          "mydb.abc123.us-east-1.rds.amazonaws.com",
+          "--user",
+          "app",
+        ],
+        { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret-key-value" },
+      ),
+    ]);
+    expect(none.status).toBe(2);
+    expect(none.stdout).toContain("Usage: rds-iam");
+    expect(unknown).toMatchObject({ status: 2, stdout: "" });
+    expect(unknown.stderr).toContain('unknown command "sign"');
+    expect(missing).toMatchObject({ status: 2, stdout: "" });
+    expect(missing.stderr).toContain("--user is required");
+    expect(badFlag.status).toBe(2);
+    expect(badFlag.stderr).toContain("--nope");
+    expect(ipHost).toMatchObject({ status: 1, stdout: "" });
+    expect(ipHost.stderr).toContain("--iam-host");
+    expect(ipHost.stderr).toContain("IAM_HOST_REQUIRED");
+    expect(mysqlPrisma).toMatchObject({ status: 1, stdout: "" });
+    expect(mysqlPrisma.stderr).toContain("prisma/prisma#10304");
+    expect(mysqlPrisma.stderr).not.toContain("secret-key-value");
+  });
+
+  it("inspect explains the signing target without printing secrets", async () => {
+    const secret = randomBytes(30).toString("base64");
+    const env = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: secret };
+    const [text, json] = await Promise.all([
+      rdsIam(
+        [
+          "inspect",
+          "db1.cluster-ro-xyz789.eu-west-3.rds.amazonaws.com",
+          "--user",
+          "app",
+          "--check",
+        ],
+        env,
+      ),
+      rdsIam(
+        [
+          "inspect",
+          "--host",
+          "10.0.0.5",
+          "--iam-host",
+          "db1.xyz789.rds.cn-north-1.amazonaws.com.cn",
+          "--port",
+          "3306",
+          "--json",
+        ],
+        env,
+      ),
+    ]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain("Aurora cluster reader endpoint");
+    expect(text.stdout).toContain("eu-west-3 (from the hostname)");
+    expect(text.stdout).toContain("db1.cluster-ro-xyz789.eu-west-3.rds.amazonaws.com:5432");
+    expect(text.stdout).toContain("environment variables");
+    expect(text.stdout).toContain("AKIA************MPLE");
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      host: "10.0.0.5",
+      signingHost: "db1.xyz789.rds.cn-north-1.amazonaws.com.cn",
+      signingPort: 3306,
+      region: "cn-north-1",
+      partition: "aws-cn",
+      endpointKind: "instance",
+    });
+    for (const run of [text, json]) {
+      expect(run.stdout + run.stderr).not.toContain(secret);
+      expect(run.stdout + run.stderr).not.toContain("AKIAIOSFODNN7EXAMPLE");
+      expect(run.stdout + run.stderr).not.toContain("X-Amz-Signature");
+    }
+  });
+});
+
+describe("rds-iam CLI through the gateway", () => {
+  let postgres: IamFixture;
+  let mariadb: IamFixture;
+  const caFiles = { postgres: "", mysql: "" };
+  beforeAll(async () => {
+    [postgres, mariadb] = await Promise.all([
+      startIamFixture("postgres"),
+      startIamFixture("mysql"),
+    ]);
+    // One file per gateway: their self-signed certificates share a subject name, so
+    // OpenSSL would try only the first of them from a combined bundle.
+    for (const fixture of [postgres, mariadb]) {
+      const file = join(tmpdir(), `rds-iam-cli-ca-${randomBytes(4).toString("hex")}.pem`);
+      writeFileSync(file, fixture.ca);
+      caFiles[fixture.engine] = file;
+    }
+  });
+  afterAll(async () => {
+    await Promise.all([postgres?.close(), mariadb?.close()]);
+  });
+
+  it("token: prints a token the gateway accepts as the password", async () => {
+    const run = await rdsIam(
+      [
+        "token",
+        "--hostname",
+        postgres.iamHost,
+        "--port",
+        String(postgres.iamDefaultPort),
+        "--username",
+        postgres.user,
+      ],
+      keysOf(postgres),
+    );
+    expect(run).toMatchObject({ status: 0, stderr: "" });
+    const token = run.stdout.trim();
+    expect(token.startsWith(`${postgres.iamHost}:${postgres.iamDefaultPort}/?Action=connect`)).toBe(
+      true,
+    );
+    const client = new pg.Client({
+      host: postgres.host,
+      port: postgres.port,
+      user: postgres.user,
+      password: token,
+      database: postgres.database,
+      ssl: { ca: postgres.ca },
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ user: string }>('SELECT current_user AS "user"');
+      expect(rows[0]?.user).toBe(postgres.user);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("url: a node-postgres URL logs in through pg-connection-string", async () => {
+    const run = await rdsIam(
+      [
+        "url",
+        "--engine",
+        "postgres",
+        "--flavor",
+        "node-postgres",
+        "--host",
+        postgres.host,
+        "--port",
+        String(postgres.port),
+        "--iam-host",
+        postgres.iamHost,
+        "--iam-port",
+        String(postgres.iamDefaultPort),
+        "--user",
+        postgres.user,
+        "-d",
+        postgres.database,
+        "--ca",
+        caFiles.postgres,
+      ],
+      keysOf(postgres),
+    );
+    expect(run).toMatchObject({ status: 0, stderr: "" });
+    const url = run.stdout.trim();
+    expect(new URL(url).searchParams.get("sslrootcert")).toBe(caFiles.postgres);
+    const client = new pg.Client(parseIntoClientConfig(url));
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ user: string }>('SELECT current_user AS "user"');
+      expect(rows[0]?.user).toBe(postgres.user);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("url: a mysql2 URL logs in to MariaDB with the cleartext plugin over TLS", async () => {
+    const run = await rdsIam(
+      [
+        "url",
+        "--engine",
+        "mysql",
+        "--flavor",
+        "mysql2",
+        "--host",
+        mariadb.host,
+        "--port",
+        String(mariadb.port),
+        "--iam-host",
+        mariadb.iamHost,
+        "--iam-port",
+        String(mariadb.iamDefaultPort),
+        "--user",
+        mariadb.user,
+        "--database",
+        mariadb.database,
+        "--ca",
+        caFiles.mysql,
+      ],
+      keysOf(mariadb),
+    );
+    expect(run).toMatchObject({ status: 0, stderr: "" });
+    const connection = await mysql.createConnection(run.stdout.trim());
+    try {
+      const [rows] = await connection.query("SELECT DATABASE() AS db");
+      expect((rows as { db: string }[])[0]?.db).toBe(mariadb.database);
+    } finally {
+      await connection.end();
+    }
+    expect(mariadb.gateway.stats().rejected).toEqual({});
+  });
+});
