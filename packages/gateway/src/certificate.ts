@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { generate } from "selfsigned";
 
@@ -19,7 +20,13 @@ export async function selfSignedCertificate(names: readonly string[]): Promise<G
     isIP(name) !== 0 ? { type: 7 as const, ip: name } : { type: 2 as const, value: name },
   );
   const now = Date.now();
-  const pems = await generate([{ name: "commonName", value: names[0] ?? "localhost" }], {
+  // A unique subject: clients that trust several gateways' certificates at once look
+  // issuers up by subject name, and two alike would shadow each other.
+  const subject = [
+    { name: "commonName", value: names[0] ?? "localhost" },
+    { name: "organizationName", value: `rds-iam gateway ${randomBytes(6).toString("hex")}` },
+  ];
+  const pems = await generate(subject, {
     keyType: "ec",
     curve: "P-256",
     algorithm: "sha256",
