@@ -1,1 +1,8 @@
-export const placeholder = "knex";
+export { iamConnection } from "./iam-connection";
+export type {
+  IamKnexConnection,
+  IamKnexConnectionConfig,
+  IamKnexConnectionOptions,
+  IamKnexEngine,
+} from "./iam-connection-options";
+export type { KnexIamDriver } from "./knex-driver";

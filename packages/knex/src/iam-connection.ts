@@ -1,0 +1,135 @@
+import {
+  type Engine,
+  type IamAuthOptions,
+  type IamAuthStats,
+  parseEngine,
+  RdsIamError,
+  rejectPgConflicts,
+  resolveIamOptions,
+  resolveTls,
+  splitIamOptions,
+  systemClock,
+} from "@rds-iam/core";
+import { retryRejectedLogins } from "./auth-retry";
+import { type DriverBinding, driverBinding } from "./driver-binding";
+import type {
+  IamKnexConnection,
+  IamKnexConnectionConfig,
+  IamKnexConnectionOptions,
+} from "./iam-connection-options";
+import { type KnexIamDriver, knexDriver } from "./knex-driver";
+
+const NO_STATS: IamAuthStats = Object.freeze({
+  mints: 0,
+  cacheHits: 0,
+  credentialResolutions: 0,
+  failures: 0,
+  invalidations: 0,
+  refreshesAhead: 0,
+});
+
+/**
+ * The async function knex takes as `connection`, logging every new connection in
+ * with a current RDS IAM token:
+ *
+ * ```ts
+ * const db = knex({ client: "pg", connection: iamConnection({ host, user, database }) });
+ * ```
+ *
+ * - Clients `pg` (alias `postgres`, `postgresql`), `mysql2` and `mariadb` (knex 3.3+);
+ *   the engine is inferred from the client. `mysql` and `pgnative` are refused.
+ * - Each call returns a fresh config with the current token and an
+ *   `expirationChecker` that turns true when that token's hand-out window ends
+ *   (870 s by default, earlier for expiring credentials), so knex asks again.
+ *   Concurrent calls share one mint.
+ * - TLS is verified against the RDS CA bundle unless `ssl` says otherwise; a token
+ *   never travels in plaintext unless `iamAllowPlaintext` allows it to a loopback host.
+ * - A new connection whose token the database rejects is retried once with a fresh
+ *   token; a second rejection fails with `AUTH_REJECTED`.
+ * - knex 3.2+ also re-reads the config when validating a pooled connection after the
+ *   checker fires, and replaces that one connection; before 3.2 only new connections
+ *   re-read it. Either way, an open connection is unaffected: RDS checks the token
+ *   only at login.
+ *
+ * Options are validated now, so a mistake fails at startup rather than at the first
+ * query. The token provider itself starts at the first call, which tells the driver.
+ *
+ * @throws RdsIamError naming the option and the fix.
+ */
+export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnection {
+  const engine = validateOptions(input);
+  // A snapshot: the driver binding is built at the first call, from what was validated.
+  const options: IamKnexConnectionOptions = { ...input };
+  const clock = options.clock ?? systemClock;
+  let binding: DriverBinding | undefined;
+  let closed = false;
+
+  const bind = (driver: KnexIamDriver): DriverBinding => {
+    if (closed) {
+      throw new RdsIamError("CLOSED", "This iamConnection() was closed; create a new one.");
+    }
+    if (binding === undefined) binding = driverBinding(driver, options);
+    if (binding.driver !== driver) {
+      throw new RdsIamError(
+        "CONFLICTING_OPTIONS",
+        `This iamConnection() already serves a knex "${binding.driver}" client and cannot also serve a "${driver}" one: create one iamConnection() per knex client type.`,
+        { option: "connection" },
+      );
+    }
+    return binding;
+  };
+
+  // knex calls this as `this.connectionConfigProvider()`: `this` is its client.
+  async function iamConnectionConfig(this: unknown): Promise<IamKnexConnectionConfig> {
+    const bound = bind(knexDriver(this, engine));
+    retryRejectedLogins(this, bound);
+    const { token, expiresAt } = await bound.auth.getTokenWithExpiry();
+    // knex deletes expirationChecker from what it gets, hence a new object each call.
+    return Object.assign(bound.config(token), {
+      expirationChecker: () => clock() >= expiresAt,
+    }) as IamKnexConnectionConfig;
+  }
+
+  return Object.defineProperties(iamConnectionConfig, {
+    auth: { get: () => binding?.auth },
+    stats: { value: () => binding?.auth.stats() ?? { ...NO_STATS } },
+    close: {
+      value: () => {
+        closed = true;
+        binding?.auth.close();
+      },
+    },
+  }) as IamKnexConnection;
+}
+
+/**
+ * Checks everything that does not depend on the driver, the way the bindings will
+ * (the engine only changes the default port). Returns the engine if one was given.
+ */
+function validateOptions(options: IamKnexConnectionOptions): Engine | undefined {
+  if (typeof options !== "object" || options === null) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      "iamConnection() takes an options object: { host, user, database, ... }.",
+      { option: "options" },
+    );
+  }
+  rejectPgConflicts(options);
+  if (options.uri !== undefined && options.uri !== null) {
+    throw new RdsIamError(
+      "CONFLICTING_OPTIONS",
+      "uri cannot be combined with IAM authentication: mysql2 lets it override host, user and password. Pass host, port, user and database as separate options instead.",
+      { option: "uri" },
+    );
+  }
+  const engine = options.engine === undefined ? undefined : parseEngine(options.engine, "engine");
+  const { iam } = splitIamOptions(options);
+  const resolved = resolveIamOptions({ ...iam, engine: engine ?? "postgres" } as IamAuthOptions);
+  resolveTls({
+    host: resolved.host,
+    iamHost: resolved.iamHost,
+    ssl: options.ssl,
+    iamAllowPlaintext: options.iamAllowPlaintext,
+  });
+  return engine;
+}

@@ -1,0 +1,4 @@
+import { knexSuite } from "../packages/knex/test/integration/suite";
+
+// knex "mysql2" through the gateway in front of the real MariaDB.
+knexSuite({ engine: "mysql", clients: ["mysql2"] });
