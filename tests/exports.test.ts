@@ -21,6 +21,9 @@ const PACKAGES: Record<string, string[]> = {
     "defaultPort",
     "isIpAddress",
   ],
+  "@rds-iam/gateway": ["startGateway", "startCredentialServer", "verifyToken"],
+  "@rds-iam/knex": ["iamConnection"],
+  "@rds-iam/prisma": ["createIamAdapter", "iamDatasourceUrl", "deployMysqlMigrations"],
 };
 
 async function node(script: string, type: "commonjs" | "module"): Promise<string> {

@@ -1,0 +1,93 @@
+import { parseEngine, RdsIamError } from "@rds-iam/core";
+import {
+  type IamMariadbAdapterExtras,
+  IamMariadbAdapterFactory,
+  type IamMariadbAdapterOptions,
+} from "./mariadb-adapter";
+import {
+  type IamPgAdapterExtras,
+  IamPgAdapterFactory,
+  type IamPgAdapterOptions,
+} from "./pg-adapter";
+
+/**
+ * A Prisma 7 driver adapter that logs every new database connection in with a
+ * current RDS IAM token:
+ *
+ * ```ts
+ * const prisma = new PrismaClient({
+ *   adapter: createIamAdapter({ engine: "postgres", host, user, database }),
+ * });
+ * ```
+ *
+ * - `postgres`: `@prisma/adapter-pg` over a pg pool whose `password` is a function
+ *   returning the current token. Takes any `pg.PoolConfig` option besides
+ *   `connectionString` and `password` (refused: they would replace the token).
+ * - `mysql`: `@prisma/adapter-mariadb` over a small pool of ours in which each new
+ *   connection logs in with a current token through `mysql_clear_password` over TLS
+ *   (the connector's own pool would snapshot one token). Pool settings:
+ *   `connectionLimit` (10), `acquireTimeout` (10000 ms), `idleTimeout` (1800 s),
+ *   `minDelayValidation` (500 ms).
+ *
+ * Both: TLS verified against the RDS CA bundle by default (`ssl` overrides;
+ * `ssl: false` needs `iamAllowPlaintext: true` and a loopback host); a login whose
+ * token is rejected is retried once with a fresh token; options are validated here,
+ * and nothing connects until Prisma's first query. Tokens are cached and refreshed
+ * ahead (see `@rds-iam/core`'s `createIamAuth`); `adapter.auth` exposes the provider.
+ *
+ * @param options IAM options (`host`, `user`, `iamRegion`, `credentials`, ...), TLS,
+ *   and the driver's own options.
+ * @param extras Options for the Prisma adapter itself (e.g. `{ schema: "app" }` for pg).
+ * @throws RdsIamError naming the bad option.
+ */
+export function createIamAdapter(
+  options: IamPgAdapterOptions,
+  extras?: IamPgAdapterExtras,
+): IamPgAdapterFactory;
+export function createIamAdapter(
+  options: IamMariadbAdapterOptions,
+  extras?: IamMariadbAdapterExtras,
+): IamMariadbAdapterFactory;
+/** The engine chosen at run time (e.g. from configuration): either factory. */
+export function createIamAdapter(
+  options: IamPgAdapterOptions | IamMariadbAdapterOptions,
+  extras?: IamPgAdapterExtras | IamMariadbAdapterExtras,
+): IamPgAdapterFactory | IamMariadbAdapterFactory;
+export function createIamAdapter(
+  options: IamPgAdapterOptions | IamMariadbAdapterOptions,
+  extras?: IamPgAdapterExtras | IamMariadbAdapterExtras,
+): IamPgAdapterFactory | IamMariadbAdapterFactory {
+  if (typeof options !== "object" || options === null) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      'createIamAdapter needs an options object: { engine: "postgres" | "mysql", host, user, database, ... }.',
+      { option: "options" },
+    );
+  }
+  const candidate = options as { query?: unknown; connect?: unknown; getConnection?: unknown };
+  if (
+    typeof candidate.query === "function" &&
+    (typeof candidate.connect === "function" || typeof candidate.getConnection === "function")
+  ) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      "createIamAdapter takes pool options, not a pool (pg.Pool or a mariadb pool): a pool built elsewhere has its password fixed. Pass its options ({ engine, host, user, database, max, ... }) instead.",
+      { option: "options" },
+    );
+  }
+  if (extras !== undefined && (typeof extras !== "object" || extras === null)) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      "The adapter options (second argument) must be an object.",
+      {
+        option: "extras",
+      },
+    );
+  }
+  return parseEngine(options.engine) === "postgres"
+    ? new IamPgAdapterFactory(options as IamPgAdapterOptions, extras as IamPgAdapterExtras)
+    : new IamMariadbAdapterFactory(
+        options as IamMariadbAdapterOptions,
+        extras as IamMariadbAdapterExtras,
+      );
+}

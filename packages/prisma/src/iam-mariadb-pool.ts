@@ -1,0 +1,373 @@
+import type { Connection, QueryOptions } from "mariadb";
+
+/** Pool settings, named as in the mariadb connector's own pool. */
+export interface IamMariadbPoolOptions {
+  /** Most connections open at once (in use, idle or being opened). Default 10. */
+  connectionLimit?: number | undefined;
+  /** Milliseconds a caller waits for a free connection before failing. Default 10000. */
+  acquireTimeout?: number | undefined;
+  /** Seconds an idle connection is kept before it is closed. Default 1800 (0: never). */
+  idleTimeout?: number | undefined;
+  /**
+   * A connection idle for at least this many milliseconds is pinged before it is
+   * handed out, so a connection the server dropped is replaced, not returned. Default 500.
+   */
+  minDelayValidation?: number | undefined;
+}
+
+/** Counters for tests and monitoring. */
+export interface IamMariadbPoolStats {
+  /** Connections open or being opened. */
+  readonly total: number;
+  readonly idle: number;
+  readonly inUse: number;
+  /** Callers waiting for a connection. */
+  readonly waiting: number;
+  /** Physical connections opened since the pool was created. */
+  readonly opened: number;
+}
+
+type Waiter = {
+  resolve: (connection: IamPooledConnection) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
+};
+
+type IdleEntry = { connection: Connection; since: number; timer: NodeJS.Timeout | undefined };
+
+const DEFAULTS = {
+  connectionLimit: 10,
+  acquireTimeout: 10_000,
+  idleTimeout: 1_800,
+  minDelayValidation: 500,
+};
+
+/**
+ * A small connection pool for `@prisma/adapter-mariadb` in which every new physical
+ * connection is opened by `open` (with a current IAM token), and released connections
+ * are reused. The connector's own pool cannot do this: it snapshots the password.
+ *
+ * It implements what the adapter calls: `getConnection()`, `query()`, `execute()`,
+ * `end()`; connections offer `query`, `execute`, `on`/`off` and `release()`. In-use
+ * connections are never closed because a token expired: RDS checks the token at login
+ * only.
+ */
+export class IamMariadbPool {
+  readonly #open: () => Promise<Connection>;
+  readonly #options: Required<{ [K in keyof IamMariadbPoolOptions]: number }>;
+  readonly #members = new Set<Connection>();
+  readonly #idle: IdleEntry[] = [];
+  readonly #waiters: Waiter[] = [];
+  #opening = 0;
+  #opened = 0;
+  #closed = false;
+
+  constructor(open: () => Promise<Connection>, options: IamMariadbPoolOptions = {}) {
+    this.#open = open;
+    this.#options = {
+      connectionLimit: options.connectionLimit ?? DEFAULTS.connectionLimit,
+      acquireTimeout: options.acquireTimeout ?? DEFAULTS.acquireTimeout,
+      idleTimeout: options.idleTimeout ?? DEFAULTS.idleTimeout,
+      minDelayValidation: options.minDelayValidation ?? DEFAULTS.minDelayValidation,
+    };
+  }
+
+  /** A connection for exclusive use; call `release()` when done. */
+  async getConnection(): Promise<IamPooledConnection> {
+    this.#assertOpen();
+    for (let entry = this.#idle.pop(); entry !== undefined; entry = this.#idle.pop()) {
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      const { connection } = entry;
+      if (!connection.isValid()) {
+        this.#discard(connection);
+        continue;
+      }
+      if (Date.now() - entry.since >= this.#options.minDelayValidation) {
+        try {
+          await connection.ping();
+        } catch {
+          this.#discard(connection);
+          continue;
+        }
+      }
+      if (this.#closed) {
+        this.#discard(connection);
+        this.#assertOpen();
+      }
+      return this.#lend(connection);
+    }
+    if (this.#size() < this.#options.connectionLimit) return this.#lend(await this.#openOne());
+    return this.#wait();
+  }
+
+  /** Runs one statement on a pooled connection (text protocol). */
+  async query<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
+    const connection = await this.getConnection();
+    try {
+      return await connection.query<T>(sql, values);
+    } finally {
+      await connection.release();
+    }
+  }
+
+  /** Runs one statement on a pooled connection (binary protocol). */
+  async execute<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
+    const connection = await this.getConnection();
+    try {
+      return await connection.execute<T>(sql, values);
+    } finally {
+      await connection.release();
+    }
+  }
+
+  /**
+   * Closes idle connections now and in-use ones when they are released; fails
+   * waiting callers. Later calls fail.
+   */
+  async end(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.reject(closedError());
+    }
+    const idle = this.#idle.splice(0);
+    await Promise.all(
+      idle.map((entry) => {
+        if (entry.timer !== undefined) clearTimeout(entry.timer);
+        return this.#close(entry.connection);
+      }),
+    );
+  }
+
+  stats(): IamMariadbPoolStats {
+    return {
+      total: this.#size(),
+      idle: this.#idle.length,
+      inUse: this.#members.size - this.#idle.length,
+      waiting: this.#waiters.length,
+      opened: this.#opened,
+    };
+  }
+
+  #size(): number {
+    return this.#members.size + this.#opening;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  async #openOne(): Promise<Connection> {
+    this.#opening++;
+    let connection: Connection;
+    try {
+      connection = await this.#open();
+    } catch (error) {
+      this.#opening--;
+      // The slot is free again: let the next waiter try with a connection of its own.
+      this.#serveWaiters();
+      throw error;
+    }
+    this.#opening--;
+    this.#opened++;
+    this.#members.add(connection);
+    // Without an `error` listener, a connection lost while idle would crash the process.
+    connection.on("error", () => this.#discard(connection));
+    connection.on("end", () => this.#discard(connection));
+    if (this.#closed) {
+      await this.#close(connection);
+      throw closedError();
+    }
+    return connection;
+  }
+
+  #lend(connection: Connection): IamPooledConnection {
+    return new IamPooledConnection(connection, () => this.#release(connection));
+  }
+
+  #wait(): Promise<IamPooledConnection> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (this.#options.acquireTimeout > 0) {
+        waiter.timer = setTimeout(() => {
+          const index = this.#waiters.indexOf(waiter);
+          if (index >= 0) this.#waiters.splice(index, 1);
+          reject(
+            new Error(
+              `No connection available within ${this.#options.acquireTimeout} ms (connectionLimit ${this.#options.connectionLimit}, all in use).`,
+            ),
+          );
+        }, this.#options.acquireTimeout);
+        waiter.timer.unref();
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #release(connection: Connection): void {
+    if (!this.#members.has(connection)) return;
+    if (this.#closed || !connection.isValid()) {
+      void this.#close(connection);
+      this.#serveWaiters();
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+      waiter.resolve(this.#lend(connection));
+      return;
+    }
+    const entry: IdleEntry = { connection, since: Date.now(), timer: undefined };
+    if (this.#options.idleTimeout > 0) {
+      entry.timer = setTimeout(() => {
+        const index = this.#idle.indexOf(entry);
+        if (index >= 0) this.#idle.splice(index, 1);
+        void this.#close(connection);
+      }, this.#options.idleTimeout * 1000);
+      entry.timer.unref();
+    }
+    this.#idle.push(entry);
+  }
+
+  /** Opens connections for waiters while there is room. */
+  #serveWaiters(): void {
+    while (
+      !this.#closed &&
+      this.#waiters.length > this.#opening &&
+      this.#size() < this.#options.connectionLimit
+    ) {
+      this.#openOne().then(
+        (connection) => {
+          const waiter = this.#waiters.shift();
+          if (waiter === undefined) {
+            this.#release(connection);
+            return;
+          }
+          if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+          waiter.resolve(this.#lend(connection));
+        },
+        (error: unknown) => {
+          const waiter = this.#waiters.shift();
+          if (waiter === undefined) return;
+          if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+          waiter.reject(error);
+        },
+      );
+    }
+  }
+
+  /** Forgets a connection that is gone or unusable. Idempotent. */
+  #discard(connection: Connection): void {
+    if (!this.#members.delete(connection)) return;
+    const index = this.#idle.findIndex((entry) => entry.connection === connection);
+    if (index >= 0) {
+      const [entry] = this.#idle.splice(index, 1);
+      if (entry?.timer !== undefined) clearTimeout(entry.timer);
+    }
+    connection.destroy();
+    this.#serveWaiters();
+  }
+
+  /** Closes a connection politely (COM_QUIT), or destroys it. */
+  async #close(connection: Connection): Promise<void> {
+    if (!this.#members.delete(connection)) return;
+    try {
+      await connection.end();
+    } catch {
+      connection.destroy();
+    }
+  }
+}
+
+/**
+ * A connection lent by {@link IamMariadbPool}. `release()` (or `end()`) gives it back;
+ * using it afterwards fails rather than touching a connection someone else holds.
+ */
+export class IamPooledConnection {
+  readonly #connection: Connection;
+  readonly #giveBack: () => void;
+  #released = false;
+
+  constructor(connection: Connection, giveBack: () => void) {
+    this.#connection = connection;
+    this.#giveBack = giveBack;
+  }
+
+  get threadId(): number | null {
+    return this.#connection.threadId;
+  }
+
+  query<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
+    return this.#live().query<T>(sql, values);
+  }
+
+  execute<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
+    return this.#live().execute<T>(sql, values);
+  }
+
+  batch<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
+    return this.#live().batch<T>(sql, values);
+  }
+
+  beginTransaction(): Promise<void> {
+    return this.#live().beginTransaction();
+  }
+
+  commit(): Promise<void> {
+    return this.#live().commit();
+  }
+
+  rollback(): Promise<void> {
+    return this.#live().rollback();
+  }
+
+  ping(): Promise<void> {
+    return this.#live().ping();
+  }
+
+  isValid(): boolean {
+    return !this.#released && this.#connection.isValid();
+  }
+
+  on(event: string, listener: (...args: never[]) => void): this {
+    this.#connection.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off(event: string, listener: (...args: never[]) => void): this {
+    this.#connection.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Gives the connection back to the pool. Idempotent. */
+  release(): Promise<void> {
+    if (!this.#released) {
+      this.#released = true;
+      this.#giveBack();
+    }
+    return Promise.resolve();
+  }
+
+  /** Same as `release()`, as for the connector's pool connections. */
+  end(): Promise<void> {
+    return this.release();
+  }
+
+  /** Closes the physical connection instead of returning it to the pool. */
+  destroy(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#connection.destroy();
+    this.#giveBack();
+  }
+
+  #live(): Connection {
+    if (this.#released) throw new Error("This connection was released to the pool.");
+    return this.#connection;
+  }
+}
+
+function closedError(): Error {
+  return new Error("The IAM connection pool was closed ($disconnect); it cannot be used again.");
+}

@@ -1,0 +1,140 @@
+import type { PrismaMariaDb, PrismaMariadbOptions } from "@prisma/adapter-mariadb";
+import {
+  createMariadbConnectionFactory,
+  type IamAuth,
+  type IamConnectionOptions,
+  type MariadbModuleLike,
+  RdsIamError,
+} from "@rds-iam/core";
+import type { Connection, ConnectionConfig } from "mariadb";
+import { IamMariadbPool, type IamMariadbPoolOptions } from "./iam-mariadb-pool";
+import { loadPeer } from "./load-peer";
+
+/**
+ * Options for a MySQL / MariaDB / Aurora MySQL adapter: the IAM and TLS options, the
+ * pool settings, and any mariadb connection option (`database`, `connectTimeout`, ...).
+ * Refused: `password` (the token is the password).
+ */
+export type IamMariadbAdapterOptions = IamConnectionOptions &
+  IamMariadbPoolOptions &
+  Omit<ConnectionConfig, "host" | "port" | "user" | "password" | "ssl"> & {
+    /** `mysql` (aliases `mariadb`, `mysql2`, `aurora-mysql`). */
+    engine: "mysql" | "mariadb" | "mysql2" | "aurora-mysql";
+    /** Refused: the token is the password. */
+    password?: never;
+  };
+
+/** What `@prisma/adapter-mariadb` takes besides the pool. `disposeExternalPool` is ours. */
+export type IamMariadbAdapterExtras = Omit<PrismaMariadbOptions, "disposeExternalPool">;
+
+const POOL_KEYS = ["connectionLimit", "acquireTimeout", "idleTimeout", "minDelayValidation"];
+
+/**
+ * A Prisma driver adapter factory for MySQL / MariaDB whose connections each log in
+ * with a current IAM token. `new PrismaClient({ adapter })` takes it as is.
+ */
+export class IamMariadbAdapterFactory {
+  readonly provider = "mysql" as const;
+  readonly adapterName = "@prisma/adapter-mariadb" as const;
+  /** The token provider: `auth.stats()` for counters, `auth.close()` when done for good. */
+  readonly auth: IamAuth;
+  readonly #connect: () => Promise<Connection>;
+  readonly #poolOptions: IamMariadbPoolOptions;
+  readonly #extras: IamMariadbAdapterExtras;
+  #pools = new Set<IamMariadbPool>();
+
+  constructor(
+    options: IamMariadbAdapterOptions,
+    extras: IamMariadbAdapterExtras = {},
+    mariadb: Promise<MariadbModuleLike<Connection>> = loadMariadb(),
+  ) {
+    const input: Record<string, unknown> = {};
+    const poolOptions: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(options)) {
+      if (POOL_KEYS.includes(key)) poolOptions[key] = value;
+      else input[key] = value;
+    }
+    for (const [key, value] of Object.entries(poolOptions)) {
+      if (value !== undefined && (typeof value !== "number" || !(value >= 0))) {
+        throw new RdsIamError(
+          "INVALID_OPTION",
+          `${key} must be a number of ${key === "idleTimeout" ? "seconds" : key === "connectionLimit" ? "connections" : "milliseconds"} (got ${typeof value}).`,
+          { option: key },
+        );
+      }
+    }
+    if (
+      poolOptions.connectionLimit !== undefined &&
+      !((poolOptions.connectionLimit as number) >= 1)
+    ) {
+      throw new RdsIamError("INVALID_OPTION", "connectionLimit must be at least 1.", {
+        option: "connectionLimit",
+      });
+    }
+    // Prisma's adapter turns the prepared-statement cache off for pools it builds; do
+    // the same (Prisma's generated statements are many and rarely repeated).
+    if (input.prepareCacheLength === undefined) input.prepareCacheLength = 0;
+    const lazyModule: MariadbModuleLike<Connection> = {
+      createConnection: async (config) => (await mariadb).createConnection(config),
+    };
+    // Validates every option now (errors surface at construction), opens nothing yet.
+    const factory = createMariadbConnectionFactory(lazyModule, {
+      ...input,
+      engine: "mysql",
+    } as unknown as Parameters<typeof createMariadbConnectionFactory>[1]);
+    // Keep the rejection for connect(): a missing peer must not crash the process now.
+    mariadb.catch(() => {});
+    this.auth = factory.auth;
+    this.#connect = factory.connect;
+    this.#poolOptions = poolOptions as IamMariadbPoolOptions;
+    this.#extras = extras;
+  }
+
+  /** Called by Prisma: a new pool and adapter; the adapter ends the pool on `$disconnect`. */
+  async connect(): Promise<Awaited<ReturnType<PrismaMariaDb["connect"]>>> {
+    const { PrismaMariaDb } = await loadPeer<typeof import("@prisma/adapter-mariadb")>(
+      "@prisma/adapter-mariadb",
+      () => import("@prisma/adapter-mariadb"),
+      "mysql",
+    );
+    const pool = new IamMariadbPool(this.#connect, this.#poolOptions);
+    this.#pools.add(pool);
+    const end = pool.end.bind(pool);
+    pool.end = async () => {
+      this.#pools.delete(pool);
+      await end();
+    };
+    // The adapter accepts "anything with getConnection"; its typing names the connector's Pool.
+    const inner = new PrismaMariaDb(
+      pool as unknown as ConstructorParameters<typeof PrismaMariaDb>[0],
+      {
+        ...this.#extras,
+        disposeExternalPool: true,
+      },
+    );
+    try {
+      return await inner.connect();
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+
+  /** The pools of adapters not yet disposed (for tests and monitoring). */
+  pools(): readonly IamMariadbPool[] {
+    return [...this.#pools];
+  }
+}
+
+async function loadMariadb(): Promise<MariadbModuleLike<Connection>> {
+  const module = await loadPeer<Record<string, unknown>>(
+    "mariadb",
+    () => import("mariadb") as Promise<Record<string, unknown>>,
+    "mysql",
+  );
+  // ESM builds export createConnection by name; CJS copies only under `default`.
+  const candidate = (
+    typeof module.createConnection === "function" ? module : module.default
+  ) as MariadbModuleLike<Connection>;
+  return candidate;
+}
