@@ -1,0 +1,284 @@
+import { CONTENDER_LABELS, type ContenderName } from "./contenders";
+import { round, type Summary } from "./measure";
+import { type BenchResults, headlines } from "./results";
+import { OPEN_CONTENDERS } from "./scenarios/open-latency";
+import { ENGINE_LABELS } from "./setup";
+
+function num(value: number, digits = 2): string {
+  return Number.isFinite(value) ? String(round(value, digits)) : "n/a";
+}
+
+function table(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function msPair(summary: Summary): [string, string] {
+  return [num(summary.median), num(summary.p99)];
+}
+
+function machine(results: BenchResults): string {
+  const m = results.machine;
+  return table(
+    ["", ""],
+    [
+      ["CPU", `${m.cpu} (${m.cores} cores)`],
+      ["Memory", `${m.memoryGiB} GiB`],
+      ["OS", m.os],
+      ["Node", m.node],
+      ...Object.entries(m.databases).map(([, version]) => ["Database", version]),
+      ...Object.entries(m.packages).map(([name, version]) => [name, version]),
+      ["Command", `\`${m.command}\``],
+      ["Invoked as", `\`${m.invocation}\``],
+      ["Started", m.startedAt],
+      ["Total run time", `${results.totalSeconds} s`],
+    ],
+  );
+}
+
+function warmToken(results: BenchResults): string {
+  return table(
+    [
+      "Engine",
+      "cached getToken() median (ns)",
+      "p99 (ns)",
+      "fresh signature median (µs)",
+      "p99 (µs)",
+      "speed-up",
+    ],
+    results.warmToken.map((warm) => [
+      ENGINE_LABELS[warm.engine],
+      num(warm.cachedNs.median, 0),
+      num(warm.cachedNs.p99, 0),
+      num(warm.freshSignatureNs.median / 1000, 1),
+      num(warm.freshSignatureNs.p99 / 1000, 1),
+      `${num(warm.speedup, 0)}x`,
+    ]),
+  );
+}
+
+function coldBurst(results: BenchResults): string {
+  const rows: string[][] = [];
+  for (const burst of results.coldBurst) {
+    for (const [name, outcome] of Object.entries(burst.contenders)) {
+      const label = CONTENDER_LABELS[name as ContenderName];
+      if ("error" in outcome) {
+        rows.push([
+          ENGINE_LABELS[burst.engine],
+          label,
+          `errored: ${outcome.error}`,
+          "",
+          "",
+          "",
+          "",
+        ]);
+        continue;
+      }
+      rows.push([
+        ENGINE_LABELS[burst.engine],
+        label,
+        `${outcome.connected}/${burst.connections}`,
+        String(outcome.credentialResolutions),
+        String(outcome.signatures),
+        num(outcome.wallMs / 1000),
+        `${num(outcome.attemptMs.median, 0)} / ${num(outcome.attemptMs.p99, 0)}`,
+      ]);
+    }
+  }
+  const notes = results.coldBurst
+    .flatMap((burst) =>
+      Object.entries(burst.contenders).flatMap(([name, outcome]) =>
+        "errorSamples" in outcome && outcome.errorSamples.length > 0
+          ? [
+              `- ${ENGINE_LABELS[burst.engine]}, ${CONTENDER_LABELS[name as ContenderName]}: ${outcome.failed} failed, e.g. \`${outcome.errorSamples.join("`, `")}\``,
+            ]
+          : [],
+      ),
+    )
+    .join("\n");
+  return [
+    table(
+      [
+        "Engine",
+        "Contender",
+        "connected",
+        "credential resolutions",
+        "signatures",
+        "wall (s)",
+        "per attempt median / p99 (ms)",
+      ],
+      rows,
+    ),
+    notes,
+  ]
+    .filter(Boolean)
+    .join("\n\n");
+}
+
+function openLatency(results: BenchResults): string {
+  const rows: string[][] = [];
+  const charts: string[] = [];
+  for (const open of results.openLatency) {
+    for (const name of OPEN_CONTENDERS) {
+      rows.push([
+        ENGINE_LABELS[open.engine],
+        CONTENDER_LABELS[name],
+        ...msPair(open.openMs[name]),
+        `${num(open.vsStatic[name].median, 3)}`,
+        `${num(open.vsStatic[name].p99, 3)}`,
+        String(open.failures[name]),
+      ]);
+    }
+    charts.push(
+      [
+        "```mermaid",
+        "xychart-beta",
+        `  title "Connection open, median ms, ${ENGINE_LABELS[open.engine]}"`,
+        `  x-axis [${OPEN_CONTENDERS.map((name) => `"${CONTENDER_LABELS[name]}"`).join(", ")}]`,
+        `  y-axis "ms"`,
+        `  bar [${OPEN_CONTENDERS.map((name) => num(open.openMs[name].median)).join(", ")}]`,
+        "```",
+      ].join("\n"),
+    );
+  }
+  return [
+    table(
+      [
+        "Engine",
+        "Contender",
+        "median (ms)",
+        "p99 (ms)",
+        "median / static",
+        "p99 / static",
+        "failures",
+      ],
+      rows,
+    ),
+    ...charts,
+  ].join("\n\n");
+}
+
+function rotation(results: BenchResults): string {
+  const rows = results.rotation.map((pool) => [
+    ENGINE_LABELS[pool.engine],
+    String(pool.acquisitions),
+    String(pool.newConnections),
+    String(pool.tokenRotationsAt.length),
+    String(pool.credentialRotationsAt.length),
+    String(pool.errors),
+    String(Object.values(pool.gatewayRejected).reduce((sum, count) => sum + count, 0)),
+    `${num(pool.steadyMs.median)} / ${num(pool.steadyMs.p99)}`,
+    `${num(pool.rotationMs.median)} / ${num(pool.rotationMs.p99)} (n=${pool.rotationMs.count})`,
+    num(pool.p99RotationVsSteady, 3),
+    `${num(pool.tokenStepMs.steady.p99, 3)} / ${num(pool.tokenStepMs.steady.max, 3)}`,
+    `${num(pool.tokenStepMs.rotation.p99, 3)} / ${num(pool.tokenStepMs.rotation.max, 3)} (n=${pool.tokenStepMs.rotation.count})`,
+    String(pool.auth.mints - pool.auth.refreshesAhead),
+  ]);
+  const first = results.rotation[0];
+  const chart =
+    first === undefined
+      ? ""
+      : [
+          "```mermaid",
+          "xychart-beta",
+          `  title "Pool acquisition p99 (ms) per 5 simulated minutes"`,
+          `  x-axis "simulated minute" [${first.p99PerFiveMinutes.map((_, i) => (i + 1) * 5).join(", ")}]`,
+          `  y-axis "ms"`,
+          ...results.rotation.map((pool) => `  line [${pool.p99PerFiveMinutes.join(", ")}]`),
+          "```",
+          "",
+          `Lines, in order: ${results.rotation.map((pool) => ENGINE_LABELS[pool.engine]).join(", ")}. Token re-mints at simulated seconds: ${results.rotation.map((pool) => `${ENGINE_LABELS[pool.engine]} ${pool.tokenRotationsAt.join(", ")}`).join("; ")}; credential rotations: ${results.rotation.map((pool) => `${ENGINE_LABELS[pool.engine]} ${pool.credentialRotationsAt.join(", ") || "none"}`).join("; ")}.`,
+        ].join("\n");
+  return [
+    table(
+      [
+        "Engine",
+        "acquisitions",
+        "new connections",
+        "token re-mints",
+        "credential rotations",
+        "errors",
+        "gateway rejections",
+        "steady median / p99 (ms)",
+        "rotation median / p99 (ms)",
+        "p99 rotation / steady",
+        "token step steady p99 / max (ms)",
+        "token step rotation p99 / max (ms)",
+        "mints a caller waited for",
+      ],
+      rows,
+    ),
+    chart,
+  ]
+    .filter(Boolean)
+    .join("\n\n");
+}
+
+function memory(results: BenchResults): string {
+  return table(
+    [
+      "Engine",
+      "requests",
+      "users",
+      "mints",
+      "heap after warm-up / half / end (MiB)",
+      "second half (MiB)",
+      "per 1,000 requests (KiB)",
+      "cache entries / bound",
+    ],
+    results.memory.map((heap) => [
+      ENGINE_LABELS[heap.engine],
+      String(heap.requests),
+      String(heap.users),
+      String(heap.mints),
+      `${num(heap.heapMiB.warm)} / ${num(heap.heapMiB.half)} / ${num(heap.heapMiB.end)}`,
+      num(heap.growthSecondHalfMiB),
+      num(heap.growthPerThousandKiB),
+      `${heap.cacheEntries} / ${heap.cacheMaxEntries}`,
+    ]),
+  );
+}
+
+/** results/latest.md: the tables the README links to. */
+export function renderMarkdown(results: BenchResults): string {
+  const burst = results.coldBurst[0];
+  const open = results.openLatency[0];
+  const pool = results.rotation[0];
+  const sections = [
+    "# rds-iam benchmark results",
+    `Measured in one run on one machine by \`${results.machine.command}\`, through the local RDS gateway (\`@rds-iam/gateway\`, TLS for every contender) in front of the machine's real PostgreSQL and MariaDB. Method: [../README.md](../README.md). Raw numbers: [latest.json](latest.json). Nothing here is asserted; the ratios are the result.`,
+    "## Machine",
+    machine(results),
+    "## Ratios",
+    headlines(results)
+      .map((line) => `- ${line}`)
+      .join("\n"),
+    "## 1. Token on the connect path, warm",
+    "Nanoseconds per `getToken()` answered from the cache (batches of 1,000 awaited calls, 250 batches after 50 warm-up batches; per-call time = batch time / 1,000) vs a fresh `new Signer().getAuthToken()` per call with static credentials (2,000 calls after 1,000 warm-up calls). No I/O in either: this is the CPU cost a connection pays on the connect path once warm.",
+    warmToken(results),
+    "## 2. Cold burst",
+    burst === undefined
+      ? "Did not run."
+      : `${burst.connections} connection attempts start at once in a fresh process per contender (nothing cached). Credentials come from a loopback container-credentials endpoint answering after ${burst.credentialLatencyMs} ms, through the AWS SDK's default provider chain; its request count is "credential resolutions". "Signatures" counts \`@aws-sdk/rds-signer\` \`getAuthToken()\` calls in the process. PostgreSQL here allows 100 sessions, so a gate holds each attempt's socket until fewer than ${burst.sessionLimit} sessions are open: the naive recipe and the wrapper sign before they open a socket, so all ${burst.connections} of their token requests are in flight at once; ours asks for its token when the server asks for the password, i.e. behind the gate, where single flight and the cache answer it either way. Per-attempt time includes waiting for the gate.`,
+    coldBurst(results),
+    "## 3. Connection open latency",
+    open === undefined
+      ? "Did not run."
+      : `Milliseconds from creating a client to \`connect()\` resolving, ${open.samplesPerContender} connections per contender one at a time after ${open.warmupPerContender} warm-up connections each, contenders interleaved in rotating order. "Static password" sends a token minted once as a plain string: the floor for any IAM approach on the same gateway, TLS and driver. The naive recipe resolves credentials (the ${results.coldBurst[0]?.credentialLatencyMs ?? 20} ms endpoint) and signs on every connection; the wrapper signs once and caches, but runs its plugin pipeline on every connect.`,
+    openLatency(results),
+    "## 4. Pool under token rotation",
+    pool === undefined
+      ? "Did not run."
+      : `A pool of ${pool.poolSize} under ${pool.acquisitionsPerStep} concurrent acquire/\`SELECT 1\`/release per step for ${pool.simulatedMinutes} simulated minutes, the clock shared by core (\`clock\`), the gateway (\`now\`) and the credential endpoint moving ${pool.stepSeconds} s per step. Every ${pool.discardEvery}th acquisition destroys its connection, so new connections (each needing a current token) open continuously. Credentials are 1-hour temporary ones from the endpoint (${results.coldBurst[0]?.credentialLatencyMs ?? 20} ms latency), renewed 15 minutes before expiry. Rotation windows: from 10 s before each token re-mint or credential issue to 40 s after it; steady: everything else. Latencies are real time. The token-step columns time each new connection's call into core (pg \`password()\`, mysql2 \`mysql_clear_password\` plugin): a connection that had to wait for credentials (the ${results.coldBurst[0]?.credentialLatencyMs ?? 20} ms endpoint) and a signature would show 20 ms or more there. "Mints a caller waited for" counts mints not started ahead of need (the pool's very first token included).`,
+    rotation(results),
+    "## 5. Memory",
+    "Heap used (after forced GC) across 100,000 `getToken()` calls, 100 at a time, over 1,000 users sharing one `TokenCache` (default bound 1,000), after 10,000 warm-up calls. A fake clock moves 1 s per 100 calls, so every token is re-minted once during the measured part.",
+    memory(results),
+    "## Errors",
+    results.errors.length === 0
+      ? "None: every run completed."
+      : results.errors.map((error) => `- ${error}`).join("\n"),
+    `Network guard: ${results.networkGuard.blocked.length === 0 ? "no process tried to reach a non-loopback address (AWS was never contacted)." : `blocked ${results.networkGuard.blocked.join(", ")}`}`,
+  ];
+  return `${sections.join("\n\n")}\n`;
+}
