@@ -6,7 +6,13 @@ import type { CreateIamAuthOptions } from "./iam-auth";
  * passes through untouched.
  */
 export interface IamConnectionOptions extends Omit<CreateIamAuthOptions, "engine"> {
-  /** TLS: omit for TLS verified against the RDS CA bundle. See {@link resolveTls}. */
+  /**
+   * TLS. Default (omitted, `true` or `"require"`): TLS verified against the RDS CA
+   * bundle, the certificate must name the RDS endpoint (`iamHost`; mysql2 checks the
+   * name only when `host` is that endpoint itself). An object is used
+   * as given. `false` / `"disable"` is refused unless `iamAllowPlaintext` is set and
+   * the host is loopback. See `resolveTls` in `@rds-iam/core`.
+   */
   ssl?: unknown;
   /** Let a token travel without TLS to a loopback host (a local test gateway). Default false. */
   iamAllowPlaintext?: boolean | undefined;

@@ -29,15 +29,21 @@ export type DatabaseUrlTls = "verify" | "no-verify" | "disable";
 
 /** What goes into a database URL. The token is the password. */
 export interface DatabaseUrlParams {
+  /** Decides the scheme: `postgresql://` or `mysql://`. */
   readonly engine: Engine;
+  /** The host the consumer connects to (IPv6 literals are bracketed). */
   readonly host: string;
+  /** The port the consumer connects to. */
   readonly port: number;
+  /** The database user; encoded with `encodeURIComponent`. */
   readonly user: string;
   /** The password: an IAM token. Encoded with `encodeURIComponent`. */
   readonly token: string;
+  /** The database named in the URL's path. Default: none (the server's default). */
   readonly database?: string | undefined;
+  /** Who reads the URL: decides how TLS is spelled. See {@link DatabaseUrlFlavor}. */
   readonly flavor: DatabaseUrlFlavor;
-  /** Default `verify`. */
+  /** Default `verify`. See {@link DatabaseUrlTls}. */
   readonly tls?: DatabaseUrlTls | undefined;
   /**
    * A PEM file holding the CA certificates to trust. Prisma's engine verifies

@@ -41,7 +41,9 @@ export interface RdsIamErrorDetails {
  * (never a secret) and the fix.
  */
 export class RdsIamError extends Error {
+  /** What went wrong, stable across versions: match on this, not on the message. */
   readonly code: RdsIamErrorCode;
+  /** The option at fault, in the user's own spelling; `undefined` when no option is. */
   readonly option: string | undefined;
 
   constructor(code: RdsIamErrorCode, message: string, details: RdsIamErrorDetails = {}) {

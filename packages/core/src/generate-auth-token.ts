@@ -9,9 +9,11 @@ import type { CredentialsOption } from "./options";
 export interface GenerateAuthTokenParams {
   /** The RDS endpoint hostname (the signed `host` header is `hostname:port`). */
   readonly hostname: string;
+  /** The port the token is signed for (part of the signed `host` header). */
   readonly port: number;
   /** The database user (`DBUser`). */
   readonly username: string;
+  /** The region the token is signed for (`us-east-1`, ...). */
   readonly region: string;
   /** Static credentials or a provider. Default: the AWS SDK's node provider chain. */
   readonly credentials?: CredentialsOption | undefined;

@@ -28,13 +28,21 @@ export interface CreateIamAuthOptions extends IamAuthOptions {
 
 /** What a provider connects to and signs for (no secrets). */
 export interface IamTarget {
+  /** `postgres` or `mysql`. */
   readonly engine: Engine;
+  /** The host the driver connects to. */
   readonly host: string;
+  /** The port the driver connects to. */
   readonly port: number;
+  /** The database user, as signed into the token (`DBUser`). */
   readonly user: string;
+  /** The RDS endpoint hostname the token is signed for, lower-cased. */
   readonly iamHost: string;
+  /** The port the token is signed for. */
   readonly iamDefaultPort: number;
+  /** The region the token is signed for. */
   readonly region: string;
+  /** Where {@link IamTarget.region} came from. */
   readonly regionSource: RegionSource;
 }
 
@@ -56,12 +64,15 @@ export interface IamAuthStats {
 
 /** A token and the end of its hand-out window (clock ms). */
 export interface TokenWithExpiry {
+  /** The token: a secret. Never log it. */
   readonly token: string;
+  /** Clock ms after which this token is no longer handed out. */
   readonly expiresAt: number;
 }
 
 /** Hands out IAM tokens for one database login. */
 export interface IamAuth {
+  /** What tokens are signed for and where the driver connects (no secrets). */
   readonly target: IamTarget;
   /** A token valid for at least a few more seconds: cached, or minted once for all callers. */
   getToken(): Promise<string>;
@@ -76,6 +87,7 @@ export interface IamAuth {
    * if that is still the cached one, so a late rejection cannot evict a fresh token.
    */
   invalidate(token?: string): void;
+  /** A snapshot of the counters since the provider was created. */
   stats(): IamAuthStats;
   /** Stops background refreshes. Later `getToken()` calls fail with `CLOSED`. */
   close(): void;

@@ -7,6 +7,7 @@ import { resolveTls } from "./tls";
 
 /** The part of the `mariadb` module the factory needs. */
 export interface MariadbModuleLike<C> {
+  /** Opens one connection (the connector's `mariadb.createConnection`). */
   createConnection(config: Record<string, unknown>): Promise<C>;
 }
 

@@ -104,6 +104,7 @@ function mysql2Ssl(tls: object, dialsEndpoint: boolean): Record<string, unknown>
 
 /** The part of a mysql2 (callback) pool the retry wrapper needs. */
 export interface Mysql2PoolLike {
+  /** mysql2's callback-style `pool.getConnection`, which `query()` and `execute()` use. */
   getConnection(callback: (error: unknown, connection?: unknown) => void): void;
 }
 

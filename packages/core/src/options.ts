@@ -54,22 +54,31 @@ export interface IamAuthOptions {
 
 /** Validated, defaulted and frozen {@link IamAuthOptions}. */
 export interface ResolvedIamOptions {
+  /** `postgres` or `mysql` (aliases resolved). */
   readonly engine: Engine;
+  /** The host the driver connects to, trimmed. */
   readonly host: string;
+  /** The port the driver connects to (default applied). */
   readonly port: number;
+  /** The database user, trimmed. */
   readonly user: string;
   /** Signing hostname, lower-cased, without a trailing dot. */
   readonly iamHost: string;
   /** Signing port. */
   readonly iamDefaultPort: number;
+  /** Signing region, lower-cased. */
   readonly region: string;
+  /** Where {@link ResolvedIamOptions.region} came from. */
   readonly regionSource: RegionSource;
   /** What the signing host says about itself; `undefined` for a custom `iamHost`. */
   readonly endpoint: RdsHostname | undefined;
   /** Seconds. */
   readonly iamTokenExpiration: number;
+  /** As given; `undefined` means the AWS SDK's node provider chain. */
   readonly credentials: CredentialsOption | undefined;
+  /** As given; `undefined` means `AWS_PROFILE`, else `default`. */
   readonly awsProfile: string | undefined;
+  /** The time source (default `Date.now`). */
   readonly clock: Clock;
   /** True when the caller injected a clock: tokens are then signed at clock time. */
   readonly customClock: boolean;

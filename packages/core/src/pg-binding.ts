@@ -18,12 +18,17 @@ export type PgIamInput = IamConnectionOptions & {
 
 /** A node-postgres config with a token `password` function and TLS. */
 export interface PgIamConfig {
+  /** The host the driver connects to. */
   host: string;
+  /** The port the driver connects to (default 5432). */
   port: number;
+  /** The database user. */
   user: string;
   /** Called by pg once per new physical connection. */
   password: () => Promise<string>;
+  /** Verified TLS against the RDS CA bundle by default; `false` only for allowed plaintext. */
   ssl: ResolvedTls;
+  /** Every other pg option of the input (`database`, `max`, ...), passed through. */
   [option: string]: unknown;
 }
 
@@ -96,6 +101,7 @@ export function rejectPgConflicts(
 
 /** The part of `pg.Pool` the retry wrapper needs. */
 export interface PgPoolLike {
+  /** `pool.connect()`, which `pool.query()` uses too. */
   connect(): Promise<unknown>;
 }
 

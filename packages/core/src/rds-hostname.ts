@@ -15,6 +15,7 @@ export interface RdsHostname {
   readonly hostname: string;
   /** The instance, cluster, proxy, shard group or endpoint name (first label). */
   readonly name: string;
+  /** Which endpoint: instance, cluster writer or reader, proxy, global, ... */
   readonly kind: RdsEndpointKind;
   /** `undefined` only for Aurora global writer endpoints, which name no region. */
   readonly region: string | undefined;

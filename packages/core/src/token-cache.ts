@@ -1,5 +1,6 @@
 /** A token and the times that govern it, all in clock milliseconds. */
 export interface CachedToken {
+  /** The token: a secret. Never log it. */
   readonly token: string;
   /** When minting started (the credentials were fetched after this). */
   readonly mintedAt: number;
@@ -24,6 +25,7 @@ export interface TokenCacheOptions {
  * print only its size.
  */
 export class TokenCache {
+  /** Most entries kept (default 1000). */
   readonly maxEntries: number;
   readonly #entries = new Map<string, CachedToken>();
 
@@ -35,10 +37,12 @@ export class TokenCache {
     this.maxEntries = max;
   }
 
+  /** Entries held now, expired ones included until {@link TokenCache.prune}. */
   get size(): number {
     return this.#entries.size;
   }
 
+  /** The entry for `key`, expired or not (callers check `expiresAt`); marks it recently used. */
   get(key: string): CachedToken | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
@@ -48,6 +52,7 @@ export class TokenCache {
     return entry;
   }
 
+  /** Stores `entry` under `key`, evicting the least recently used entries beyond `maxEntries`. */
   set(key: string, entry: CachedToken): void {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
@@ -72,14 +77,17 @@ export class TokenCache {
     }
   }
 
+  /** Drops every entry. */
   clear(): void {
     this.#entries.clear();
   }
 
+  /** Size and capacity only: never the tokens. */
   toJSON(): { size: number; maxEntries: number } {
     return { size: this.size, maxEntries: this.maxEntries };
   }
 
+  /** What `util.inspect` prints: size and capacity only, never the tokens. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return `TokenCache { size: ${this.size}, maxEntries: ${this.maxEntries} }`;
   }

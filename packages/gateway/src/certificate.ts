@@ -4,7 +4,9 @@ import { generate } from "selfsigned";
 
 /** A key pair and certificate, PEM-encoded. */
 export interface GatewayCertificate {
+  /** The private key (PEM). */
   readonly key: string;
+  /** The certificate (PEM); clients pass it as their `ca`. */
   readonly cert: string;
 }
 

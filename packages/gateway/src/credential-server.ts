@@ -4,8 +4,11 @@ import type { AddressInfo } from "node:net";
 
 /** One set of temporary credentials, as the server issued it. */
 export interface IssuedCredentials {
+  /** A made-up access key id, unique per issued set. */
   readonly accessKeyId: string;
+  /** The matching secret key (random; a secret all the same). */
   readonly secretAccessKey: string;
+  /** The session token tokens signed with this set must carry. */
   readonly sessionToken: string;
   /** Epoch ms. */
   readonly expiration: number;
@@ -31,8 +34,11 @@ export interface CredentialServerOptions {
 
 /** Counters: what the endpoint was asked and answered. */
 export interface CredentialServerStats {
+  /** Requests received. */
   readonly requests: number;
+  /** Requests answered with an error (refused authorization or an injected outage). */
   readonly failures: number;
+  /** Credential sets issued. */
   readonly issued: number;
 }
 
@@ -42,14 +48,17 @@ export interface CredentialServer {
   readonly url: string;
   /** Every set issued so far (a gateway accepts these). */
   issued(): readonly IssuedCredentials[];
+  /** The counters since the server started. */
   stats(): CredentialServerStats;
   /** Answer errors (HTTP 500) while true: an outage. */
   setFailing(failing: boolean): void;
+  /** Delay every answer by `ms` from now on. */
   setLatency(ms: number): void;
   /** Issue a new set on the next request, whatever the current one's age. */
   rotate(): void;
   /** The environment that points the AWS SDK's provider chain here. */
   env(): Record<string, string>;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 

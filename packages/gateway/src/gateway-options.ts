@@ -1,6 +1,8 @@
 /** Credentials the gateway accepts tokens from, as an IAM user or role session would hold them. */
 export interface GatewayCredential {
+  /** The access key id a token names in `X-Amz-Credential`. */
   readonly accessKeyId: string;
+  /** The secret key the gateway checks signatures with. */
   readonly secretAccessKey: string;
   /** Set for temporary credentials; a token must then carry it as `X-Amz-Security-Token`. */
   readonly sessionToken?: string | undefined;
@@ -16,7 +18,9 @@ export type GatewayEngine = "postgres" | "mysql";
 
 /** The real database the gateway relays authenticated clients to. */
 export interface GatewayBackend {
+  /** The real database's host, e.g. `127.0.0.1`. */
   readonly host: string;
+  /** The real database's port. */
   readonly port: number;
   /**
    * The backend password for a login user (MySQL/MariaDB users, PostgreSQL md5/SCRAM).
@@ -27,6 +31,7 @@ export interface GatewayBackend {
 
 /** Options for {@link startGateway}. Every default is listed here. */
 export interface GatewayOptions {
+  /** The wire protocol to speak: `postgres` or `mysql` (MySQL and MariaDB). */
   readonly engine: GatewayEngine;
   /**
    * The RDS endpoint the gateway stands for: tokens must be signed for this host and
@@ -39,6 +44,7 @@ export interface GatewayOptions {
   readonly credentials: readonly GatewayCredential[] | (() => readonly GatewayCredential[]);
   /** Database users allowed to log in. Default: any user the backend knows. */
   readonly allowedUsers?: readonly string[] | undefined;
+  /** The real database authenticated sessions are relayed to. */
   readonly backend: GatewayBackend;
   /** Where to listen. Default `127.0.0.1`, port 0 (any free port). */
   readonly listen?: { readonly host?: string | undefined; readonly port?: number | undefined };
@@ -83,7 +89,9 @@ export interface GatewayStats {
   readonly active: number;
   /** Logins whose token was accepted. */
   readonly accepted: number;
+  /** Refused logins, by reason (only reasons that occurred appear). */
   readonly rejected: Readonly<Partial<Record<RejectReason, number>>>;
+  /** PostgreSQL `CancelRequest`s forwarded to the backend. */
   readonly cancelRequests: number;
 }
 
@@ -103,16 +111,21 @@ export interface GatewayFaults {
 
 /** A running gateway. */
 export interface Gateway {
+  /** The protocol it speaks. */
   readonly engine: GatewayEngine;
   /** Where clients connect. */
   readonly host: string;
+  /** The port clients connect to (the one chosen when `listen.port` was 0). */
   readonly port: number;
   /** The endpoint tokens must be signed for. */
   readonly endpoint: { readonly hostname: string; readonly port: number };
+  /** The region tokens must be signed for. */
   readonly region: string;
   /** The PEM clients trust to verify the gateway's certificate. */
   readonly caCertificate: string;
+  /** Fault injection for reliability tests. */
   readonly faults: GatewayFaults;
+  /** The counters since the gateway started. */
   stats(): GatewayStats;
   /** Stops listening and closes every relayed connection. */
   close(): Promise<void>;

@@ -53,10 +53,15 @@ export interface IamKnexConnectionOptions extends IamConnectionOptions {
  * turns true when the token's hand-out window ends (knex then calls again).
  */
 export interface IamKnexConnectionConfig {
+  /** The host the driver connects to. */
   host: string;
+  /** The port the driver connects to (default 5432 / 3306). */
   port: number;
+  /** The database user. */
   user: string;
+  /** True once the token in this config may no longer be handed out (knex then calls again). */
   expirationChecker(): boolean;
+  /** The driver's own options, TLS and the token wiring (never an enumerable token). */
   [option: string]: unknown;
 }
 
@@ -66,6 +71,7 @@ export interface IamKnexConnectionConfig {
  * config's `expirationChecker` says so.
  */
 export interface IamKnexConnection {
+  /** Called by knex: a fresh config with a current token. */
   (): Promise<IamKnexConnectionConfig>;
   /**
    * The token provider. `undefined` until the first call, which tells the driver

@@ -44,6 +44,11 @@ export function createIamAdapter(
   options: IamPgAdapterOptions,
   extras?: IamPgAdapterExtras,
 ): IamPgAdapterFactory;
+/**
+ * MySQL / MariaDB / Aurora MySQL (`engine: "mysql"`): `@prisma/adapter-mariadb` over
+ * a pool in which each new connection logs in with a current token. See the
+ * PostgreSQL overload for what both do.
+ */
 export function createIamAdapter(
   options: IamMariadbAdapterOptions,
   extras?: IamMariadbAdapterExtras,

@@ -19,7 +19,9 @@ export interface IamMariadbPoolOptions {
 export interface IamMariadbPoolStats {
   /** Connections open or being opened. */
   readonly total: number;
+  /** Open connections waiting in the pool. */
   readonly idle: number;
+  /** Connections lent out and not yet released. */
   readonly inUse: number;
   /** Callers waiting for a connection. */
   readonly waiting: number;
@@ -140,6 +142,7 @@ export class IamMariadbPool {
     );
   }
 
+  /** A snapshot of the pool's counters. */
   stats(): IamMariadbPoolStats {
     return {
       total: this.#size(),
@@ -294,47 +297,58 @@ export class IamPooledConnection {
     this.#giveBack = giveBack;
   }
 
+  /** The server's connection id. */
   get threadId(): number | null {
     return this.#connection.threadId;
   }
 
+  /** Runs one statement (text protocol). Fails after `release()`. */
   query<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
     return this.#live().query<T>(sql, values);
   }
 
+  /** Runs one statement (binary protocol). Fails after `release()`. */
   execute<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
     return this.#live().execute<T>(sql, values);
   }
 
+  /** Runs one statement for many sets of values. Fails after `release()`. */
   batch<T = unknown>(sql: string | QueryOptions, values?: unknown): Promise<T> {
     return this.#live().batch<T>(sql, values);
   }
 
+  /** Starts a transaction. */
   beginTransaction(): Promise<void> {
     return this.#live().beginTransaction();
   }
 
+  /** Commits the current transaction. */
   commit(): Promise<void> {
     return this.#live().commit();
   }
 
+  /** Rolls the current transaction back. */
   rollback(): Promise<void> {
     return this.#live().rollback();
   }
 
+  /** Checks that the server still answers. */
   ping(): Promise<void> {
     return this.#live().ping();
   }
 
+  /** False once released, or when the connection is closed. */
   isValid(): boolean {
     return !this.#released && this.#connection.isValid();
   }
 
+  /** Listens to the underlying connection's events (`error`, `end`, ...). */
   on(event: string, listener: (...args: never[]) => void): this {
     this.#connection.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
+  /** Removes a listener added with `on`. */
   off(event: string, listener: (...args: never[]) => void): this {
     this.#connection.off(event, listener as (...args: unknown[]) => void);
     return this;

@@ -34,7 +34,9 @@ const POOL_KEYS = ["connectionLimit", "acquireTimeout", "idleTimeout", "minDelay
  * with a current IAM token. `new PrismaClient({ adapter })` takes it as is.
  */
 export class IamMariadbAdapterFactory {
+  /** The Prisma provider this adapter serves (read by Prisma). */
   readonly provider = "mysql" as const;
+  /** The Prisma adapter underneath (read by Prisma). */
   readonly adapterName = "@prisma/adapter-mariadb" as const;
   /** The token provider: `auth.stats()` for counters, `auth.close()` when done for good. */
   readonly auth: IamAuth;

@@ -39,7 +39,9 @@ type PgAdapter = Awaited<ReturnType<PrismaPg["connect"]>>;
  * rejected token once. `new PrismaClient({ adapter })` takes it as is.
  */
 export class IamPgAdapterFactory {
+  /** The Prisma provider this adapter serves (read by Prisma). */
   readonly provider = "postgres" as const;
+  /** The Prisma adapter underneath (read by Prisma). */
   readonly adapterName = "@prisma/adapter-pg" as const;
   /** The token provider: `auth.stats()` for counters, `auth.close()` when done for good. */
   readonly auth: IamAuth;
