@@ -1,1 +1,6 @@
-export const placeholder = "typeorm";
+export type {
+  IamDatabaseType,
+  IamDataSourceFields,
+  TypeormIamOptions,
+} from "./typeorm-iam-options";
+export { iamAuthOf, withIamAuth } from "./with-iam-auth";

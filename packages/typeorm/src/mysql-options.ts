@@ -1,0 +1,55 @@
+import {
+  type IamAuth,
+  type Mysql2PoolLike,
+  mysql2IamConfig,
+  withMysql2AuthRetry,
+} from "@rds-iam/core";
+import { loadDriverModule } from "./load-driver";
+import { IAM_NAMES } from "./postgres-options";
+import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
+
+/**
+ * TypeORM `mysql` / `mariadb` options on mysql2: verified TLS, the clear-password
+ * plugin in `extra` (merged with the user's, TypeORM merges `extra` last into the
+ * pool config), and a driver whose pools retry a rejected login once.
+ */
+export function mysqlIamOptions(
+  options: IamDataSourceFields & Record<string, unknown>,
+  iam: TypeormIamOptions,
+): { options: Record<string, unknown>; auth: IamAuth } {
+  const { config, auth } = mysql2IamConfig(
+    {
+      ...iam,
+      host: options.host as string,
+      port: options.port,
+      user: options.username as string,
+      ssl: options.ssl,
+    },
+    { ...IAM_NAMES, user: "username" },
+  );
+  const extra = (
+    typeof options.extra === "object" && options.extra !== null ? options.extra : {}
+  ) as Record<string, unknown>;
+  const userPlugins =
+    typeof extra.authPlugins === "object" && extra.authPlugins !== null ? extra.authPlugins : {};
+  const base = (options.driver ?? loadDriverModule("mysql2")) as {
+    createPool(config: unknown): Mysql2PoolLike;
+  };
+  const driver = Object.assign(Object.create(base) as object, {
+    createPool: (poolConfig: unknown) => withMysql2AuthRetry(base.createPool(poolConfig), auth),
+  });
+  return {
+    auth,
+    options: {
+      ...options,
+      ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
+      // TypeORM 0.3 would otherwise load the `mysql` package, which cannot send a token.
+      connectorPackage: "mysql2",
+      driver,
+      extra: {
+        ...extra,
+        authPlugins: { ...userPlugins, ...(config.authPlugins as object) },
+      },
+    },
+  };
+}

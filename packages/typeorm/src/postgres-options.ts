@@ -1,0 +1,53 @@
+import { type IamAuth, pgIamConfig, withPgAuthRetry } from "@rds-iam/core";
+import { loadDriverModule } from "./load-driver";
+import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
+
+// biome-ignore lint/suspicious/noExplicitAny: pg's Pool constructor takes a config object.
+type PoolClass = new (...args: any[]) => { connect(): Promise<unknown> };
+
+/**
+ * TypeORM `postgres` options with a token `password` function (pg calls it for each
+ * new connection) and a driver whose pool retries a rejected login once.
+ */
+export function postgresIamOptions(
+  options: IamDataSourceFields & Record<string, unknown>,
+  iam: TypeormIamOptions,
+): { options: Record<string, unknown>; auth: IamAuth } {
+  const { config, auth } = pgIamConfig(
+    {
+      ...iam,
+      host: options.host as string,
+      port: options.port,
+      user: options.username as string,
+      ssl: options.ssl,
+    },
+    { ...IAM_NAMES, user: "username", connectionString: "url" },
+  );
+  const base = (options.driver ?? loadDriverModule("pg")) as { Pool: PoolClass };
+  // A prototype-linked copy of the module: TypeORM reads `types`, `defaults` and the
+  // rest from it. `native: null` keeps TypeORM from switching to pg-native, which
+  // would ignore the password function. pg defines `native` as a getter without a
+  // setter, so plain assignment through the prototype chain throws: define own
+  // properties instead.
+  const driver = Object.create(base, {
+    Pool: { value: withPgAuthRetry(base.Pool, auth), enumerable: true },
+    native: { value: null, enumerable: true },
+  }) as object;
+  return {
+    auth,
+    options: { ...options, password: config.password, ssl: config.ssl, driver },
+  };
+}
+
+/** How the `iam` options are spelled in TypeORM options, for error messages. */
+export const IAM_NAMES = {
+  host: "host",
+  port: "port",
+  iamHost: "iam.iamHost",
+  iamDefaultPort: "iam.iamDefaultPort",
+  iamRegion: "iam.iamRegion",
+  iamTokenExpiration: "iam.iamTokenExpiration",
+  credentials: "iam.credentials",
+  awsProfile: "iam.awsProfile",
+  clock: "iam.clock",
+} as const;

@@ -1,0 +1,128 @@
+import { type IamAuth, RdsIamError } from "@rds-iam/core";
+import { mysqlIamOptions } from "./mysql-options";
+import { postgresIamOptions } from "./postgres-options";
+import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
+
+const providers = new WeakMap<object, IamAuth>();
+
+/**
+ * DataSource options that log every new pooled connection in with a current RDS IAM
+ * token:
+ *
+ * ```ts
+ * new DataSource(withIamAuth({ type: "postgres", host, username, database, entities, iam: { iamRegion } }));
+ * ```
+ *
+ * - `postgres`: `password` becomes a function pg calls per new connection; `url` and a
+ *   static `password` are refused (pg would send them instead of the token); pg-native
+ *   is never used (it ignores password functions).
+ * - `mysql` / `mariadb`: mysql2's clear-password plugin goes into `extra` (merged with
+ *   yours); `connectorPackage` is `mysql2` (the `mysql` package cannot send a token).
+ * - Both: TLS verified against the RDS CA bundle unless you set `ssl` (`ssl: false`
+ *   needs `iam.iamAllowPlaintext` and a loopback host); a login the database rejects is
+ *   retried once with a fresh token, through a wrapped `driver` (yours if given, else
+ *   the module TypeORM would load).
+ *
+ * Works with TypeORM 1.x and 0.3. Options are validated here, so mistakes surface
+ * before `initialize()`. {@link iamAuthOf} returns the token provider (stats, close).
+ *
+ * @throws RdsIamError naming the option at fault.
+ */
+export function withIamAuth<T extends IamDataSourceFields>(
+  options: T & { readonly iam?: TypeormIamOptions | undefined },
+): Omit<T, "iam"> {
+  if (typeof options !== "object" || options === null) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      'withIamAuth needs DataSource options: { type: "postgres" | "mysql" | "mariadb", host, username, ... }.',
+      { option: "options" },
+    );
+  }
+  const { iam = {}, ...rest } = options as T & { iam?: TypeormIamOptions } & Record<
+      string,
+      unknown
+    >;
+  const input = rest as unknown as IamDataSourceFields & Record<string, unknown>;
+  if (typeof iam !== "object" || iam === null) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      'iam must be an object of IAM options, e.g. { iamRegion: "us-east-1" }.',
+      {
+        option: "iam",
+      },
+    );
+  }
+  refuse(input);
+  const result =
+    input.type === "postgres"
+      ? postgresIamOptions(input, iam)
+      : input.type === "mysql" || input.type === "mariadb"
+        ? mysqlIamOptions(input, iam)
+        : unsupported(input.type);
+  providers.set(result.options, result.auth);
+  return result.options as Omit<T, "iam">;
+}
+
+/**
+ * The token provider behind options made by {@link withIamAuth} (also reachable as
+ * `dataSource.options`): counters, `invalidate()`, `close()`.
+ */
+export function iamAuthOf(options: object): IamAuth {
+  const auth = providers.get(options);
+  if (!auth) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      "These DataSource options were not made by withIamAuth().",
+      {
+        option: "options",
+      },
+    );
+  }
+  return auth;
+}
+
+function refuse(input: IamDataSourceFields & Record<string, unknown>): void {
+  if (input.url !== undefined) {
+    throw new RdsIamError(
+      "CONFLICTING_OPTIONS",
+      "url cannot be combined with IAM authentication: the driver would use the URL's password instead of the token. Give host, port, username and database instead.",
+      { option: "url" },
+    );
+  }
+  if (input.password !== undefined && input.password !== null) {
+    throw new RdsIamError(
+      "CONFLICTING_OPTIONS",
+      "password cannot be combined with IAM authentication: the token is the password. Remove it.",
+      { option: "password" },
+    );
+  }
+  if (input.replication !== undefined) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      "replication is not supported with IAM authentication yet: create one DataSource per endpoint.",
+      { option: "replication" },
+    );
+  }
+  if (input.connectorPackage !== undefined && input.connectorPackage !== "mysql2") {
+    throw new RdsIamError(
+      "CONFLICTING_OPTIONS",
+      `connectorPackage "${String(input.connectorPackage)}" cannot send an IAM token; remove it (mysql2 is used).`,
+      { option: "connectorPackage" },
+    );
+  }
+  if (typeof input.username !== "string" || input.username.trim() === "") {
+    throw new RdsIamError(
+      "MISSING_OPTION",
+      "username is required: the database user the token is for (it must match the IAM policy's dbuser).",
+      { option: "username" },
+    );
+  }
+}
+
+function unsupported(type: unknown): never {
+  throw new RdsIamError(
+    "INVALID_OPTION",
+    `type ${JSON.stringify(type)} is not supported with IAM authentication; use "postgres", "mysql" or "mariadb".`,
+    { option: "type" },
+  );
+}
