@@ -18,6 +18,9 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "tests/**/*.test.ts"],
+    // Records every console line, stdout/stderr write and process warning of each test
+    // file, and fails the file if any holds IAM token or secret-key material.
+    setupFiles: ["tests/support/secret-scan.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: files run in parallel, two at a time.
