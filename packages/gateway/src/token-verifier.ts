@@ -75,20 +75,32 @@ const HOST_PATTERN = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/
 const AMZ_DATE_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/;
 
-interface ParsedToken {
+/**
+ * What the signature of a presigned `host/?query` token covers, as the token carries
+ * it: the parts {@link presignedSignatureMatches} needs.
+ */
+export interface PresignedQuery {
+  /** The token's prefix before `/?`: `host:port` or `host`, as the signer wrote it. */
   readonly host: string;
+  /** Every query parameter, decoded, in order (`X-Amz-Signature` included). */
   readonly parameters: readonly QueryParameter[];
-  readonly action: string;
-  readonly dbUser: string;
-  readonly accessKeyId: string;
+  /** `YYYYMMDD`, from `X-Amz-Credential`. */
   readonly scopeDate: string;
   readonly region: string;
   readonly service: string;
+  /** `X-Amz-Date`. */
   readonly amzDate: string;
+  /** `X-Amz-Signature`. */
+  readonly signature: string;
+}
+
+interface ParsedToken extends PresignedQuery {
+  readonly action: string;
+  readonly dbUser: string;
+  readonly accessKeyId: string;
   readonly dateMs: number;
   readonly expiresSeconds: number;
   readonly securityToken: string | undefined;
-  readonly signature: string;
 }
 
 type Rejection = { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
@@ -215,22 +227,50 @@ function parseToken(token: string): ParsedToken | Rejection {
 }
 
 /**
- * Whether the token was signed with `secretAccessKey`. The canonical request is the one
- * every RDS signer builds: GET `/`, the token's own query minus the signature, the host
- * header exactly as the token carries it (case and port as signed), and either payload
- * hash: the empty string's SHA-256 (@aws-sdk/rds-signer) or `UNSIGNED-PAYLOAD` (botocore).
+ * The Host header values a signer may have signed for a token whose prefix is `host`.
+ * `@aws-sdk/rds-signer` signs the prefix exactly as it writes it (case kept, port
+ * always there). botocore writes the prefix as given (`MyDB...:443`) but signs the
+ * host it parses back out of `https://host:port`: lower-cased, and without the port
+ * when that is 443, the default for https. Each variant is still bound by the
+ * signature to one host, and the endpoint check compares case-insensitively anyway.
  */
-function signatureMatches(parsed: ParsedToken, secretAccessKey: string): boolean {
-  const query = canonicalQuery(parsed.parameters);
-  const headers = canonicalHeaders([["host", parsed.host]]);
-  const scope = credentialScope(parsed.scopeDate, parsed.region, parsed.service);
-  const key = signingKey(secretAccessKey, parsed.scopeDate, parsed.region, parsed.service);
+export function signedHostCandidates(host: string): string[] {
+  const candidates = [host];
+  const lower = host.toLowerCase();
+  if (!candidates.includes(lower)) candidates.push(lower);
+  if (lower.endsWith(":443")) {
+    const bare = lower.slice(0, -":443".length);
+    if (!candidates.includes(bare)) candidates.push(bare);
+  }
+  return candidates;
+}
+
+/**
+ * Whether a presigned token was signed with `secretAccessKey`. The canonical request is
+ * the one every RDS signer builds: GET `/`, the token's own query minus the signature,
+ * only the host header signed (each of {@link signedHostCandidates}), and either payload
+ * hash: the empty string's SHA-256 (@aws-sdk/rds-signer) or `UNSIGNED-PAYLOAD`
+ * (botocore). Pinned to the AWS SigV4 test suite's RDS-shaped cases in
+ * test/sigv4-vectors.test.ts.
+ *
+ * @throws SigV4FormatError for a parameter that is not valid Unicode.
+ */
+export function presignedSignatureMatches(
+  presigned: PresignedQuery,
+  secretAccessKey: string,
+): boolean {
+  const query = canonicalQuery(presigned.parameters);
+  const scope = credentialScope(presigned.scopeDate, presigned.region, presigned.service);
+  const key = signingKey(secretAccessKey, presigned.scopeDate, presigned.region, presigned.service);
   let matches = false;
-  // Both are always computed, so timing does not tell which payload hash was tried.
-  for (const payloadHash of [EMPTY_PAYLOAD_SHA256, UNSIGNED_PAYLOAD]) {
-    const request = canonicalRequest({ method: "GET", path: "/", query, headers, payloadHash });
-    const expected = signature(key, stringToSign(parsed.amzDate, scope, request));
-    if (timingSafeEqualString(expected, parsed.signature)) matches = true;
+  // Every variant is always computed, so timing does not tell which one matched.
+  for (const host of signedHostCandidates(presigned.host)) {
+    const headers = canonicalHeaders([["host", host]]);
+    for (const payloadHash of [EMPTY_PAYLOAD_SHA256, UNSIGNED_PAYLOAD]) {
+      const request = canonicalRequest({ method: "GET", path: "/", query, headers, payloadHash });
+      const expected = signature(key, stringToSign(presigned.amzDate, scope, request));
+      if (timingSafeEqualString(expected, presigned.signature)) matches = true;
+    }
   }
   return matches;
 }
@@ -272,7 +312,7 @@ export function verifyToken(token: string, expect: TokenExpectations): TokenVerd
       `access key ${parsed.accessKeyId} is not among the gateway's credentials`,
     );
   }
-  const credential = candidates.find((c) => signatureMatches(parsed, c.secretAccessKey));
+  const credential = candidates.find((c) => presignedSignatureMatches(parsed, c.secretAccessKey));
   if (!credential) {
     return reject(
       "signature",

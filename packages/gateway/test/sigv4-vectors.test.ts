@@ -19,6 +19,7 @@ import {
   timingSafeEqualString,
   uriEncode,
 } from "../src/sigv4";
+import { type PresignedQuery, presignedSignatureMatches } from "../src/token-verifier";
 
 /*
  * The AWS SigV4 test suite (awslabs/aws-c-auth, see vectors/sigv4/SOURCE.md), presigned
@@ -242,6 +243,74 @@ describe("AWS SigV4 test suite, presigned form", () => {
     );
     expect(redated).not.toBe(signed.rawQuery);
     expect(verifySignedRequest(vector, { ...signed, rawQuery: redated })).toBe(false);
+  });
+});
+
+/*
+ * The cases shaped like an RDS token (GET `/`, only `host` signed, no body, the session
+ * token signed when there is one) go through the token verifier's own signature check
+ * too, not only through the primitives: `host/?query` is what a client sends as its
+ * password. (The verifier's other checks, Action, DBUser, service rds-db, 900 s, cannot
+ * pass on these cases by design; token-verifier.test.ts covers them.)
+ */
+const rdsShaped = applied.filter((name) => {
+  const vector = loadCase(name);
+  const signedHeaders = parseQuery(vector.signedRequest.rawQuery).find(
+    (p) => p.key === "X-Amz-SignedHeaders",
+  )?.value;
+  return (
+    vector.request.method === "GET" &&
+    vector.request.path === "/" &&
+    signedHeaders === "host" &&
+    !vector.context.sign_body &&
+    vector.context.omit_session_token !== true
+  );
+});
+
+function presignedQueryOf(vector: VectorCase, host?: string): PresignedQuery {
+  const message = vector.signedRequest;
+  const parameters = parseQuery(message.rawQuery);
+  const value = (key: string) => parameters.find((p) => p.key === key)?.value ?? "";
+  const [, scopeDate = "", region = "", service = ""] = value("X-Amz-Credential").split("/");
+  const signedHost = message.headers.find(([name]) => name.toLowerCase() === "host")?.[1] ?? "";
+  return {
+    host: host ?? signedHost.trim(),
+    parameters,
+    scopeDate,
+    region,
+    service,
+    amzDate: value("X-Amz-Date"),
+    signature: value("X-Amz-Signature"),
+  };
+}
+
+describe("AWS SigV4 test suite, RDS-shaped cases, through the token verifier", () => {
+  it("finds them, including the two the suite names as RDS-shaped", () => {
+    expect(rdsShaped).toContain("get-vanilla-query");
+    expect(rdsShaped).toContain("get-vanilla-with-session-token");
+    expect(rdsShaped.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it.each(rdsShaped)("%s", (name) => {
+    const vector = loadCase(name);
+    const secret = vector.context.credentials.secret_access_key;
+    const presigned = presignedQueryOf(vector);
+    expect(presignedSignatureMatches(presigned, secret)).toBe(true);
+    // The host written in another case, as botocore's prefixes may be.
+    const upper = presignedQueryOf(vector, presigned.host.toUpperCase());
+    expect(presignedSignatureMatches(upper, secret)).toBe(true);
+    expect(presignedSignatureMatches(presigned, `${secret}x`)).toBe(false);
+    expect(
+      presignedSignatureMatches(presignedQueryOf(vector, `other.${presigned.host}`), secret),
+    ).toBe(false);
+    const flipped = presigned.signature.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+    expect(presignedSignatureMatches({ ...presigned, signature: flipped }, secret)).toBe(false);
+    // Every parameter is signed: dropping or changing one breaks it.
+    for (const dropped of presigned.parameters) {
+      if (dropped.key === "X-Amz-Signature") continue;
+      const without = presigned.parameters.filter((p) => p !== dropped);
+      expect(presignedSignatureMatches({ ...presigned, parameters: without }, secret)).toBe(false);
+    }
   });
 });
 

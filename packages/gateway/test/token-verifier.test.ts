@@ -75,8 +75,10 @@ function sign(options: SignOptions = {}): Promise<string> {
 }
 
 interface CraftOptions {
-  /** The host as signed and as the token's prefix. Default `hostname:5432`. */
+  /** The token's prefix. Default `hostname:5432`. */
   readonly host?: string;
+  /** The Host header value signed. Default: `host`, as written. */
+  readonly signedHost?: string;
   readonly user?: string;
   readonly region?: string;
   readonly service?: string;
@@ -121,13 +123,27 @@ function craft(options: CraftOptions = {}): string {
     method: "GET",
     path: "/",
     query: canonicalQuery(query),
-    headers: canonicalHeaders([["host", host]]),
+    headers: canonicalHeaders([["host", options.signedHost ?? host]]),
     payloadHash: options.payloadHash ?? UNSIGNED_PAYLOAD,
   });
   const key = signingKey(credentials.secretAccessKey, date, region, service);
   const sig = signature(key, stringToSign(amzDate, scope, request));
   const raw = query.map(({ key: k, value }) => `${uriEncode(k)}=${uriEncode(value)}`).join("&");
   return `${host}/?${raw}&X-Amz-Signature=${sig}`;
+}
+
+/**
+ * What botocore's `generate_db_auth_token` makes: the prefix is `DBHostname:Port` as the
+ * caller wrote them, but the signed Host header is parsed back out of
+ * `https://DBHostname:Port`: lower-cased, and without the port when it is 443.
+ */
+function craftBotocore(hostname: string, port: number, options: CraftOptions = {}): string {
+  const lower = hostname.toLowerCase();
+  return craft({
+    ...options,
+    host: `${hostname}:${port}`,
+    signedHost: port === 443 ? lower : `${lower}:${port}`,
+  });
 }
 
 function param(token: string, name: string): string {
@@ -265,12 +281,40 @@ describe("verifyToken accepts what real signers make", () => {
     const lower = await sign();
     const upperEndpoint = { hostname: HOSTNAME.toUpperCase(), port: PORT };
     expectAccepted(lower, expectations(lower, { endpoint: upperEndpoint }));
-    // The prefix is the signed Host header: changing its case breaks the signature.
+    // An upper-cased prefix on a lower-case signature is botocore's shape: accepted.
+    expectAccepted(HOSTNAME.toUpperCase() + lower.slice(HOSTNAME.length), expectations(lower));
+    // But an upper-case signature is not reachable from a lower-case prefix.
+    const upperSigned = craft({ host: `${HOSTNAME.toUpperCase()}:${PORT}` });
     expectRejected(
-      HOSTNAME.toUpperCase() + lower.slice(HOSTNAME.length),
-      expectations(lower),
+      HOSTNAME + upperSigned.slice(HOSTNAME.length),
+      expectations(upperSigned),
       "signature",
     );
+  });
+
+  it("botocore's tokens: prefix as written, Host signed lower-cased and without :443", () => {
+    const mixed = "MyDB.Cluster-ABC123.US-EAST-1.rds.amazonaws.com";
+    const onPort = craftBotocore(mixed, PORT);
+    expect(onPort.startsWith(`${mixed}:${PORT}/?`)).toBe(true);
+    expectAccepted(onPort, expectations(onPort));
+    const on443 = craftBotocore(mixed, 443);
+    expect(on443.startsWith(`${mixed}:443/?`)).toBe(true);
+    expectAccepted(on443, expectations(on443, { endpoint: { hostname: HOSTNAME, port: 443 } }));
+    const lower443 = craftBotocore(HOSTNAME, 443, { credentials: SESSION });
+    expectAccepted(
+      lower443,
+      expectations(lower443, { endpoint: { hostname: HOSTNAME, port: 443 } }),
+      SESSION.accessKeyId,
+    );
+    // Only 443 may be left out of the signed host.
+    const dropped = craft({ host: `${HOSTNAME}:${PORT}`, signedHost: HOSTNAME });
+    expectRejected(dropped, expectations(dropped), "signature");
+    // And the signed host is still bound: another host signed, this one written.
+    const other = craft({
+      host: `${HOSTNAME}:${PORT}`,
+      signedHost: `other.cluster-abc123.us-east-1.rds.amazonaws.com:${PORT}`,
+    });
+    expectRejected(other, expectations(other), "signature");
   });
 
   it("any of several credentials (rotation), answering with the one that signed", async () => {
