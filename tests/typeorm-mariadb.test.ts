@@ -1,0 +1,5 @@
+import { typeormSuite } from "../packages/typeorm/test/integration/suite";
+
+// TypeORM type "mariadb", both supported majors, through the gateway in front of the real database.
+typeormSuite({ type: "mariadb", major: "1.x" });
+typeormSuite({ type: "mariadb", major: "0.3" });
