@@ -6,11 +6,19 @@ import { isIP } from "node:net";
  * are not addresses.
  */
 export function isIpAddress(host: string): boolean {
+  if (typeof host !== "string") return false;
   let candidate = host.trim();
-  if (candidate.startsWith("[") && candidate.endsWith("]")) candidate = candidate.slice(1, -1);
+  // Brackets are IPv6's URL syntax only: `[10.0.0.1]` is not an address.
+  const bracketed = candidate.startsWith("[") && candidate.endsWith("]");
+  if (bracketed) candidate = candidate.slice(1, -1);
+  // A zone id (`%eth0`, `%25en0` in URLs) belongs to IPv6 and is never empty.
   const zone = candidate.indexOf("%");
-  if (zone > 0 && candidate.includes(":")) candidate = candidate.slice(0, zone);
-  return isIP(candidate) !== 0;
+  if (zone !== -1) {
+    if (zone === candidate.length - 1) return false;
+    candidate = candidate.slice(0, zone);
+    if (isIP(candidate) !== 6) return false;
+  }
+  return bracketed ? isIP(candidate) === 6 : isIP(candidate) !== 0;
 }
 
 /**
