@@ -16,7 +16,9 @@ import { createIamAdapter, deployMysqlMigrations } from "@rds-iam/prisma";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 const ENDPOINT = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
-const DATABASE = "rds_iam_example";
+// A scratch database of this run's own, so that runs side by side (a test suite and a
+// reader, two CI jobs on one server) never drop each other's tables.
+const DATABASE = `rds_iam_example_${randomBytes(3).toString("hex")}`;
 const USER = process.env.MYSQL_USER ?? "root";
 
 // Stand-in AWS credentials, accepted by this gateway only. Against RDS, leave
@@ -50,10 +52,9 @@ const target = {
   ssl: { ca: gateway.caCertificate },
 } as const;
 
+// Creating and dropping the scratch database is an admin step, over IAM as well.
+const admin = new PrismaClient({ adapter: createIamAdapter({ ...target, connectionLimit: 1 }) });
 try {
-  // A fresh database for the example (an admin step, over IAM as well).
-  const admin = new PrismaClient({ adapter: createIamAdapter({ ...target, connectionLimit: 1 }) });
-  await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS ${DATABASE}`);
   await admin.$executeRawUnsafe(`CREATE DATABASE ${DATABASE}`);
   await admin.$disconnect();
 
@@ -104,10 +105,12 @@ try {
     console.log(
       `IAM logins accepted: ${stats.accepted}, rejected: ${JSON.stringify(stats.rejected)}; tokens minted by the app's adapter: ${adapter.auth.stats().mints}`,
     );
-    await prisma.$executeRawUnsafe(`DROP DATABASE ${DATABASE}`);
   } finally {
     await prisma.$disconnect();
   }
 } finally {
+  // Also after a failure: no scratch database is left behind.
+  await admin.$executeRawUnsafe(`DROP DATABASE IF EXISTS ${DATABASE}`).catch(() => {});
+  await admin.$disconnect();
   await gateway.close();
 }

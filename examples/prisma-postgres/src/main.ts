@@ -12,7 +12,9 @@ import { createIamAdapter } from "@rds-iam/prisma";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 const ENDPOINT = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
-const SCHEMA = "rds_iam_example";
+// A scratch schema of this run's own, so that runs side by side (a test suite and a
+// reader, two CI jobs on one database) never drop each other's tables.
+const SCHEMA = `rds_iam_example_${randomBytes(3).toString("hex")}`;
 
 // Stand-in AWS credentials, accepted by this gateway only. Against RDS, leave
 // `credentials` out: the AWS SDK's provider chain finds yours.
@@ -53,7 +55,6 @@ const prisma = new PrismaClient({ adapter });
 try {
   // Against RDS the tables come from `prisma migrate deploy` (see README); here the
   // schema engine is not needed: create them directly.
-  await prisma.$executeRawUnsafe(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
   await prisma.$executeRawUnsafe(`CREATE SCHEMA ${SCHEMA}`);
   await prisma.$executeRawUnsafe(
     `CREATE TABLE ${SCHEMA}."Author" ("id" SERIAL PRIMARY KEY, "email" TEXT NOT NULL UNIQUE, "name" TEXT NOT NULL)`,
@@ -98,8 +99,9 @@ try {
   console.log(
     `IAM logins accepted: ${stats.accepted}, rejected: ${JSON.stringify(stats.rejected)}; tokens minted: ${adapter.auth.stats().mints}`,
   );
-  await prisma.$executeRawUnsafe(`DROP SCHEMA ${SCHEMA} CASCADE`);
 } finally {
+  // Also after a failure: no scratch schema is left behind.
+  await prisma.$executeRawUnsafe(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`).catch(() => {});
   await prisma.$disconnect();
   await gateway.close();
 }
