@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,13 @@ import { type IamFixture, startIamFixture } from "./support/iam-fixture";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "packages", "core", "src", "cli.ts");
+const CORE = join(ROOT, "packages", "core");
+/** The bin as installed: the built file that @rds-iam/core's manifest names. */
+const BUILT_CLI = join(
+  CORE,
+  (JSON.parse(readFileSync(join(CORE, "package.json"), "utf8")) as { bin: { "rds-iam": string } })
+    .bin["rds-iam"],
+);
 
 interface Run {
   status: number;
@@ -20,8 +27,15 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the `rds-iam` CLI from its sources, in an environment with only the given AWS settings. */
-function rdsIam(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Runs the `rds-iam` CLI, in an environment with only the given AWS settings: from its
+ * sources, or with `built`, the package's bin as `pnpm build` left it (plain node).
+ */
+function rdsIam(
+  args: string[],
+  env: Record<string, string> = {},
+  { built = false }: { built?: boolean } = {},
+): Promise<Run> {
   const base: Record<string, string | undefined> = { ...process.env, ...isolatedAwsEnv(env) };
   const childEnv = Object.fromEntries(
     Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined),
@@ -29,7 +43,7 @@ function rdsIam(args: string[], env: Record<string, string> = {}): Promise<Run> 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", CLI, ...args],
+      built ? [BUILT_CLI, ...args] : ["--import", "tsx", CLI, ...args],
       { cwd: ROOT, env: childEnv, timeout: 30_000 },
       (error, stdout, stderr) => {
         const status = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
@@ -82,8 +96,8 @@ describe("rds-iam CLI: help and errors", () => {
         { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret-key-value" },
       ),
     ]);
-    expect(none.status).toBe(2);
-    expect(none.stdout).toContain("Usage: rds-iam");
+    expect(none).toMatchObject({ status: 2, stdout: "" });
+    expect(none.stderr).toContain("Usage: rds-iam");
     expect(unknown).toMatchObject({ status: 2, stdout: "" });
     expect(unknown.stderr).toContain('unknown command "sign"');
     expect(missing).toMatchObject({ status: 2, stdout: "" });
@@ -270,6 +284,132 @@ describe("rds-iam CLI through the gateway", () => {
     );
     expect(run).toMatchObject({ status: 0, stderr: "" });
     const connection = await mysql.createConnection(run.stdout.trim());
+    try {
+      const [rows] = await connection.query("SELECT DATABASE() AS db");
+      expect((rows as { db: string }[])[0]?.db).toBe(mariadb.database);
+    } finally {
+      await connection.end();
+    }
+    expect(mariadb.gateway.stats().rejected).toEqual({});
+  });
+});
+
+// What users run: the bin of the built package (`pnpm build` first, as `pnpm test` does).
+describe("rds-iam CLI from the built package", () => {
+  let postgres: IamFixture;
+  let mariadb: IamFixture;
+  let caFile = "";
+  beforeAll(async () => {
+    [postgres, mariadb] = await Promise.all([
+      startIamFixture("postgres"),
+      startIamFixture("mysql"),
+    ]);
+    caFile = join(tmpdir(), `rds-iam-cli-built-ca-${randomBytes(4).toString("hex")}.pem`);
+    writeFileSync(caFile, postgres.ca);
+  });
+  afterAll(async () => {
+    await Promise.all([postgres?.close(), mariadb?.close()]);
+  });
+
+  it("answers --help for the tool and each command, and fails on stderr", async () => {
+    const built = { built: true };
+    const [tool, token, url, inspect, none, bad] = await Promise.all([
+      rdsIam(["--help"], {}, built),
+      rdsIam(["token", "--help"], {}, built),
+      rdsIam(["url", "--help"], {}, built),
+      rdsIam(["inspect", "--help"], {}, built),
+      rdsIam([], {}, built),
+      rdsIam(["token", "--host", "10.1.2.3", "--port", "5432", "--user", "app"], {}, built),
+    ]);
+    expect(tool).toMatchObject({ status: 0, stderr: "" });
+    expect(tool.stdout).toMatch(/Usage: rds-iam <command>[\s\S]*token[\s\S]*url[\s\S]*inspect/);
+    for (const [run, name] of [
+      [token, "token"],
+      [url, "url"],
+      [inspect, "inspect"],
+    ] as const) {
+      expect(run).toMatchObject({ status: 0, stderr: "" });
+      expect(run.stdout).toContain(`Usage: rds-iam ${name}`);
+    }
+    expect(none).toMatchObject({ status: 2, stdout: "" });
+    expect(bad).toMatchObject({ status: 1, stdout: "" });
+    expect(bad.stderr).toContain("IAM_HOST_REQUIRED");
+  });
+
+  it("url (Prisma's flavour, the default): the decoded URL logs in, verifying the CA file it names", async () => {
+    const run = await rdsIam(
+      [
+        "url",
+        "--engine",
+        "postgres",
+        "--host",
+        postgres.host,
+        "--port",
+        String(postgres.port),
+        "--iam-host",
+        postgres.iamHost,
+        "--iam-port",
+        String(postgres.iamDefaultPort),
+        "--user",
+        postgres.user,
+        "--database",
+        postgres.database,
+        "--ca",
+        caFile,
+      ],
+      keysOf(postgres),
+      { built: true },
+    );
+    expect(run).toMatchObject({ status: 0, stderr: "" });
+    // Read the way Prisma's engine reads it: WHATWG parsing, then percent-decoding.
+    const url = new URL(run.stdout.trim());
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      sslmode: "require",
+      sslcert: caFile,
+      sslaccept: "strict",
+    });
+    const client = new pg.Client({
+      host: decodeURIComponent(url.hostname),
+      port: Number(url.port),
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: decodeURIComponent(url.pathname.slice(1)),
+      ssl: { ca: readFileSync(url.searchParams.get("sslcert") ?? "", "utf8") },
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ user: string }>('SELECT current_user AS "user"');
+      expect(rows[0]?.user).toBe(postgres.user);
+    } finally {
+      await client.end();
+    }
+    expect(postgres.gateway.stats().rejected).toEqual({});
+  });
+
+  it("token for MySQL: mysql2 logs in to MariaDB with it, cleartext over TLS", async () => {
+    const run = await rdsIam(
+      [
+        "token",
+        "--host",
+        mariadb.iamHost,
+        "--port",
+        String(mariadb.iamDefaultPort),
+        "--user",
+        mariadb.user,
+      ],
+      keysOf(mariadb),
+      { built: true },
+    );
+    expect(run).toMatchObject({ status: 0, stderr: "" });
+    const token = run.stdout.trim();
+    const connection = await mysql.createConnection({
+      host: mariadb.host,
+      port: mariadb.port,
+      user: mariadb.user,
+      database: mariadb.database,
+      ssl: { ca: mariadb.ca },
+      authPlugins: { mysql_clear_password: () => () => `${token}\0` },
+    });
     try {
       const [rows] = await connection.query("SELECT DATABASE() AS db");
       expect((rows as { db: string }[])[0]?.db).toBe(mariadb.database);

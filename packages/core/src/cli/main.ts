@@ -26,8 +26,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
     const topic = name === "help" ? rest[0] : undefined;
     const command = topic === undefined ? undefined : COMMANDS[topic];
+    // No command at all is a usage error: the usage goes to stderr, like every error,
+    // so that `$(rds-iam)` captures nothing and the exit status says why.
+    if (name === undefined) {
+      io.stderr(`${USAGE}\n`);
+      return 2;
+    }
     io.stdout(`${command?.help ?? USAGE}\n`);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   if (name === "-v" || name === "--version") {
     io.stdout(`${version()}\n`);
