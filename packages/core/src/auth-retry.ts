@@ -28,6 +28,36 @@ export async function withAuthRetry<T>(
   }
 }
 
+/**
+ * For pool checkouts (`pg.Pool#connect`, mysql2's `getConnection`): tries the checkout
+ * without asking for a token first, because a checkout that reuses an idle connection
+ * logs in to nothing. It must not fail when credentials are briefly unavailable, nor
+ * count a cache hit. A new connection's login asks the provider itself (pg's
+ * `password` function, mysql2's auth plugin).
+ *
+ * If that login is rejected, the token cached now (the one the login was given, unless
+ * a rotation raced it; then a spare mint, never a loop) is dropped and the checkout
+ * tried exactly once more. A second rejection is `AUTH_REJECTED`.
+ */
+export async function withCheckoutAuthRetry<T>(
+  auth: IamAuth,
+  checkout: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await checkout();
+  } catch (error) {
+    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    auth.invalidate();
+  }
+  try {
+    return await checkout();
+  } catch (error) {
+    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    auth.invalidate();
+    throw authRejected(auth, error);
+  }
+}
+
 /** The final error after a retried rejection: says what to check, names no secret. */
 export function authRejected(auth: IamAuth, cause: unknown): RdsIamError {
   const { user, iamHost, iamDefaultPort, region } = auth.target;

@@ -1,5 +1,5 @@
 export { isAuthFailure } from "./auth-failure";
-export { authRejected, withAuthRetry } from "./auth-retry";
+export { authRejected, withAuthRetry, withCheckoutAuthRetry } from "./auth-retry";
 export { writeCaFile } from "./ca-file";
 export { type Clock, systemClock } from "./clock";
 export { type IamConnectionOptions, splitIamOptions } from "./connection-options";

@@ -1,9 +1,25 @@
-import { withAuthRetry } from "./auth-retry";
+import { withCheckoutAuthRetry } from "./auth-retry";
 import { type IamConnectionOptions, splitIamOptions } from "./connection-options";
-import { RdsIamError } from "./errors";
+import { isRdsIamError, RdsIamError } from "./errors";
 import { createIamAuth, type IamAuth } from "./iam-auth";
 import type { OptionNames } from "./options";
 import { resolveTls } from "./tls";
+
+/**
+ * mysql2 overwrites `code` with `AUTH_SWITCH_PLUGIN_ERROR` on whatever an auth plugin
+ * throws. The plugin remembers the codes of the errors it threw, so that
+ * {@link withMysql2AuthRetry} can hand the caller the real one
+ * (`CREDENTIALS_UNAVAILABLE`, `PLAINTEXT_REFUSED`, ...).
+ */
+const PLUGIN_ERROR_CODES = new WeakMap<RdsIamError, RdsIamError["code"]>();
+
+function restorePluginErrorCode(error: unknown): unknown {
+  if (isRdsIamError(error)) {
+    const code = PLUGIN_ERROR_CODES.get(error);
+    if (code !== undefined) (error as { code: string }).code = code;
+  }
+  return error;
+}
 
 /** What mysql2 hands an auth plugin factory. */
 interface Mysql2PluginContext {
@@ -28,14 +44,19 @@ export function mysql2AuthPlugins(
   return {
     mysql_clear_password: ({ connection }) => {
       return async () => {
-        if (connection.stream?.encrypted !== true && options.iamAllowPlaintext !== true) {
-          throw new RdsIamError(
-            "PLAINTEXT_REFUSED",
-            `Refusing to send an IAM token to ${auth.target.host} over a connection without TLS. Configure ssl (the default is verified TLS), or set iamAllowPlaintext for a local test gateway.`,
-            { option: "ssl" },
-          );
+        try {
+          if (connection.stream?.encrypted !== true && options.iamAllowPlaintext !== true) {
+            throw new RdsIamError(
+              "PLAINTEXT_REFUSED",
+              `Refusing to send an IAM token to ${auth.target.host} over a connection without TLS. Configure ssl (the default is verified TLS), or set iamAllowPlaintext for a local test gateway.`,
+              { option: "ssl" },
+            );
+          }
+          return `${await auth.getToken()}\0`;
+        } catch (error) {
+          if (isRdsIamError(error)) PLUGIN_ERROR_CODES.set(error, error.code);
+          throw error;
         }
-        return `${await auth.getToken()}\0`;
       };
     },
   };
@@ -116,10 +137,12 @@ export function withMysql2AuthRetry<P extends Mysql2PoolLike>(pool: P, auth: Iam
   const original = pool.getConnection.bind(pool);
   const getOnce = () =>
     new Promise<unknown>((resolve, reject) => {
-      original((error, connection) => (error ? reject(error) : resolve(connection)));
+      original((error, connection) =>
+        error ? reject(restorePluginErrorCode(error)) : resolve(connection),
+      );
     });
   pool.getConnection = (callback) => {
-    withAuthRetry(auth, getOnce).then(
+    withCheckoutAuthRetry(auth, getOnce).then(
       (connection) => callback(null, connection),
       (error: unknown) => callback(error),
     );

@@ -1,4 +1,4 @@
-import { withAuthRetry } from "./auth-retry";
+import { withCheckoutAuthRetry } from "./auth-retry";
 import type { IamConnectionOptions } from "./connection-options";
 import { splitIamOptions } from "./connection-options";
 import { describeValue } from "./engine";
@@ -119,7 +119,7 @@ export function withPgAuthRetry<P extends PoolConstructor>(Pool: P, auth: IamAut
     override connect(
       callback?: (error: unknown, client?: unknown, release?: unknown) => void,
     ): Promise<unknown> {
-      const connected = withAuthRetry(auth, () => super.connect());
+      const connected = withCheckoutAuthRetry(auth, () => super.connect());
       if (typeof callback !== "function") return connected;
       connected.then(
         (client) => callback(undefined, client, (client as { release?: unknown }).release),

@@ -4,7 +4,7 @@ import {
   type IamConnectionOptions,
   type PgIamConfig,
   pgIamConfig,
-  withAuthRetry,
+  withCheckoutAuthRetry,
 } from "@rds-iam/core";
 import type { PoolConfig } from "pg";
 import { loadPeer } from "./load-peer";
@@ -110,7 +110,7 @@ export function retryRejectedLogins(pool: PgPoolInstance, auth: IamAuth): void {
   const connect = (
     callback?: (error: unknown, client?: unknown, release?: unknown) => void,
   ): Promise<unknown> | undefined => {
-    const connected = withAuthRetry(auth, () => connectOnce());
+    const connected = withCheckoutAuthRetry(auth, () => connectOnce());
     if (typeof callback !== "function") return connected;
     // pg-pool's query() calls connect(callback) and expects (error, client, release).
     connected.then(
