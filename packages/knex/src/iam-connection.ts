@@ -28,6 +28,9 @@ const NO_STATS: IamAuthStats = Object.freeze({
   refreshesAhead: 0,
 });
 
+/** After a failed background token look-up, wait this long (clock ms) before the next. */
+const LOOKUP_BACKOFF_MS = 5_000;
+
 /**
  * The async function knex takes as `connection`, logging every new connection in
  * with a current RDS IAM token:
@@ -79,14 +82,49 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
     return binding;
   };
 
+  // The token most recently handed to this function, and a background look-up of the
+  // next one (see `expired`). Held in this closure only, like the provider's cache.
+  let newest: string | undefined;
+  let lookingUp = false;
+  let lastFailedLookupAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * knex 3.2+ replaces a pooled connection whose config's checker says expired, and
+   * fails that acquisition if the connection function then fails. An open connection
+   * needs no token, so "expired" is said only once a newer token is in hand: during
+   * a credential outage pooled connections keep serving (new ones still fail, with
+   * the credentials' error). The look-up runs one at a time, and at most every 5 s
+   * after a failure: never a storm on the credential source.
+   */
+  const expired = (bound: DriverBinding, token: string, expiresAt: number): boolean => {
+    const now = clock();
+    if (now < expiresAt) return false;
+    if (newest !== undefined && newest !== token) return true;
+    if (!lookingUp && now - lastFailedLookupAt >= LOOKUP_BACKOFF_MS) {
+      lookingUp = true;
+      bound.auth.getTokenWithExpiry().then(
+        (next) => {
+          lookingUp = false;
+          newest = next.token;
+        },
+        () => {
+          lookingUp = false;
+          lastFailedLookupAt = clock();
+        },
+      );
+    }
+    return false;
+  };
+
   // knex calls this as `this.connectionConfigProvider()`: `this` is its client.
   async function iamConnectionConfig(this: unknown): Promise<IamKnexConnectionConfig> {
     const bound = bind(knexDriver(this, engine));
     retryRejectedLogins(this, bound);
     const { token, expiresAt } = await bound.auth.getTokenWithExpiry();
+    newest = token;
     // knex deletes expirationChecker from what it gets, hence a new object each call.
     return Object.assign(bound.config(token), {
-      expirationChecker: () => clock() >= expiresAt,
+      expirationChecker: () => expired(bound, token, expiresAt),
     }) as IamKnexConnectionConfig;
   }
 

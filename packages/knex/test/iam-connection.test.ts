@@ -2,7 +2,7 @@ import { inspect } from "node:util";
 import { isRdsIamError, TokenCache } from "@rds-iam/core";
 import { type IamKnexConnectionOptions, iamConnection } from "@rds-iam/knex";
 import knex, { type Knex } from "knex";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { CREDENTIALS, fakeClock, HOST, thrown } from "./support";
 
 const MINUTE = 60_000;
@@ -130,7 +130,11 @@ describe("iamConnection: configs for knex", () => {
     clock.advance(10 * MINUTE - 1);
     expect(first.expirationChecker()).toBe(false);
     clock.advance(1);
-    expect(first.expirationChecker()).toBe(true);
+    // At the deadline the checker fetches the next token in the background, and says
+    // "expired" once it is in hand (never while none can be had: see the outage test).
+    expect(first.expirationChecker()).toBe(false);
+    await vi.waitFor(() => expect(first.expirationChecker()).toBe(true));
+    expect(connection.stats().mints).toBe(2);
     // knex calls again, and must get a config that is not expired (knex 3.2+ throws
     // "still reported expired after refresh" otherwise).
     const third = await connection.call(db.client);
@@ -151,7 +155,42 @@ describe("iamConnection: configs for knex", () => {
     clock.advance(4 * MINUTE - 1);
     expect(config.expirationChecker()).toBe(false);
     clock.advance(1);
-    expect(config.expirationChecker()).toBe(true);
+    await vi.waitFor(() => expect(config.expirationChecker()).toBe(true));
+  });
+
+  it("keeps saying 'not expired' while no new token can be had, and asks the credentials at most every 5 s", async () => {
+    const clock = fakeClock();
+    let down = false;
+    let asked = 0;
+    const connection = iamConnection(
+      options({
+        clock,
+        credentials: async () => {
+          asked++;
+          if (down) throw new Error("credential source down (test)");
+          return CREDENTIALS;
+        },
+      }),
+    );
+    const config = await connection.call(client("pg", connection).client);
+    down = true;
+    clock.advance(15 * MINUTE);
+    const before = asked;
+    // knex 3.2+ validates a pooled connection on every acquisition: many calls.
+    for (let i = 0; i < 50; i++) {
+      expect(config.expirationChecker()).toBe(false);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(asked - before).toBe(1);
+    clock.advance(5_000);
+    expect(config.expirationChecker()).toBe(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(asked - before).toBe(2);
+    // The source is back: the next look-up finds a token, and then "expired" is true.
+    down = false;
+    clock.advance(5_000);
+    expect(config.expirationChecker()).toBe(false);
+    await vi.waitFor(() => expect(config.expirationChecker()).toBe(true));
   });
 
   it("answers 100 concurrent calls on a cold provider with one mint", async () => {

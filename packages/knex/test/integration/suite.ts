@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { type IamKnexConnection, iamConnection } from "@rds-iam/knex";
 import knex, { type Knex } from "knex";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type IamFixture, startIamFixture } from "../../../../tests/support/iam-fixture";
 import { fakeClock, knexTracker, poolDrained, REAPING_POOL, rejectedSince } from "./helpers";
 
@@ -242,6 +242,32 @@ export function knexSuite({ engine, clients }: KnexSuiteOptions): void {
       expect(rejectedSince(after.rejected, fixture.gateway.stats().rejected)).toEqual({
         expired: 2,
       });
+    });
+
+    it("keeps serving from the pool through a credential outage, and recovers after it", async () => {
+      let down = false;
+      const connection = iamConnection({
+        ...fixture.iamOptions(),
+        database: fixture.database,
+        clock,
+        credentials: async () => {
+          if (down) throw new Error("credential source down (test)");
+          return fixture.credentials;
+        },
+      });
+      // One pooled connection that knex validates (3.2+) at every acquisition.
+      const db = dbs.track(knex({ client, connection, pool: { min: 1, max: 1 }, log: QUIET }));
+      expect(await whoAmI(db, engine)).toBe(fixture.user);
+      down = true;
+      clock.advance(20 * MINUTE);
+      // The token is long expired and none can be minted: the open connection needs none.
+      for (let i = 0; i < 10; i++) expect(await whoAmI(db, engine)).toBe(fixture.user);
+      down = false;
+      clock.advance(10_000);
+      for (let i = 0; i < 10; i++) expect(await whoAmI(db, engine)).toBe(fixture.user);
+      // Once a new token was in hand, knex 3.2+ replaced the connection with one logged
+      // in with it (earlier knex versions keep the old connection).
+      await vi.waitFor(async () => expect(connection.stats().mints).toBe(2));
     });
 
     it("serves a one-hour run with zero failed acquisitions", async () => {
