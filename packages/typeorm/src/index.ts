@@ -1,3 +1,4 @@
+export type { IamAuth, IamAuthStats } from "@rds-iam/core";
 export type {
   IamDatabaseType,
   IamDataSourceFields,

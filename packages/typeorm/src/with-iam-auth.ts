@@ -52,6 +52,7 @@ export function withIamAuth<T extends IamDataSourceFields>(
       },
     );
   }
+  refuseUnknownIamKeys(iam);
   refuse(input);
   const result =
     input.type === "postgres"
@@ -79,6 +80,40 @@ export function iamAuthOf(options: object): IamAuth {
     );
   }
   return auth;
+}
+
+/**
+ * The keys `iam` may hold. The target (`host`, `port`, `username`) and `ssl` are
+ * TypeORM's own options; they are read from there, never from `iam`.
+ */
+const IAM_KEYS: readonly (keyof TypeormIamOptions)[] = [
+  "iamHost",
+  "iamDefaultPort",
+  "iamRegion",
+  "iamTokenExpiration",
+  "credentials",
+  "awsProfile",
+  "iamAllowPlaintext",
+  "tokenCache",
+  "clock",
+];
+
+// `withIamAuth` infers its options' type from the argument, so TypeScript's excess
+// property check does not reach `iam`: a misspelt `iamRegoin` would be ignored and
+// the region quietly taken from elsewhere. Refuse it instead.
+function refuseUnknownIamKeys(iam: object): void {
+  for (const key of Object.keys(iam)) {
+    if ((IAM_KEYS as readonly string[]).includes(key)) continue;
+    const known = IAM_KEYS.find((name) => name.toLowerCase() === key.toLowerCase());
+    const placed = ["host", "port", "username", "user", "ssl", "password"].includes(key);
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      placed
+        ? `iam.${key} is not an IAM option: set ${key === "user" ? "username" : key} at the top level of the DataSource options.`
+        : `iam.${key} is not an IAM option${known ? ` (did you mean iam.${known}?)` : ""}; known: ${IAM_KEYS.join(", ")}.`,
+      { option: `iam.${key}` },
+    );
+  }
 }
 
 function refuse(input: IamDataSourceFields & Record<string, unknown>): void {

@@ -188,6 +188,18 @@ describe("withIamAuth: bad combinations name the option", () => {
     ],
     ["no username", { ...base, username: "" }, "MISSING_OPTION", "username"],
     ["an unsupported type", { ...base, type: "sqlite" }, "INVALID_OPTION", "type"],
+    [
+      "a misspelt IAM option",
+      { ...base, iam: { credentials, iamRegoin: "eu-west-1" } },
+      "INVALID_OPTION",
+      "iam.iamRegoin",
+    ],
+    [
+      "the target under iam",
+      { ...base, iam: { credentials, host: "other.example.com" } },
+      "INVALID_OPTION",
+      "iam.host",
+    ],
   ])("%s", (_name, options, code, option) => {
     // biome-ignore lint/suspicious/noExplicitAny: bad input on purpose.
     const error = errorOf(() => withIamAuth(options as any));
@@ -196,6 +208,12 @@ describe("withIamAuth: bad combinations name the option", () => {
     expect(error.message).toContain(option.replace(/^iam\./, ""));
     expect(error.message).not.toContain(SECRET);
     expect(error.message).not.toContain("hunter2");
+  });
+
+  it("suggests the right spelling of an IAM option", () => {
+    // biome-ignore lint/suspicious/noExplicitAny: bad input on purpose.
+    const error = errorOf(() => withIamAuth({ ...base, iam: { iamregion: "eu-west-1" } } as any));
+    expect(error.message).toContain("did you mean iam.iamRegion?");
   });
 
   it("iamAuthOf refuses options that withIamAuth did not make", () => {
