@@ -141,7 +141,7 @@ export function resolveIamOptions(
     name,
   );
 
-  return Object.freeze({
+  const resolved: ResolvedIamOptions = {
     engine,
     host,
     port,
@@ -156,7 +156,31 @@ export function resolveIamOptions(
     awsProfile,
     clock: options.clock ?? systemClock,
     customClock: options.clock !== undefined,
+  };
+  // The credentials are the caller's secret key and session token: printing or
+  // serializing the resolved options shows only which kind of credentials they are.
+  const printable = () => ({ ...resolved, credentials: describeCredentials(resolved.credentials) });
+  Object.defineProperties(resolved, {
+    toJSON: { value: printable },
+    [INSPECT]: {
+      value: (
+        _depth: number,
+        inspectOptions: object,
+        inspect?: (v: unknown, o: object) => string,
+      ) => (inspect ? inspect(printable(), inspectOptions) : printable()),
+    },
   });
+  return Object.freeze(resolved);
+}
+
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/** What may be shown of a credentials option: its kind and the (public) access key id. */
+function describeCredentials(credentials: CredentialsOption | undefined): string | undefined {
+  if (credentials === undefined) return undefined;
+  if (typeof credentials === "function") return "[credential provider]";
+  const kind = credentials.sessionToken === undefined ? "static" : "temporary";
+  return `[${kind} credentials for access key ${credentials.accessKeyId}]`;
 }
 
 function signingHost(

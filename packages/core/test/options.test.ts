@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type IamAuthOptions,
@@ -174,6 +175,36 @@ describe("resolveIamOptions", () => {
     expect(() => resolveIamOptions({ ...base, user: "" }, { user: "username" })).toThrow(
       /username is required/,
     );
+  });
+
+  it("never shows the credentials' secrets when the resolved options are printed", () => {
+    const secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY";
+    const sessionToken = "IQoJb3JpZ2luX2VjEOPTIONStestSESSIONtoken==";
+    const resolved = resolveIamOptions({
+      ...base,
+      credentials: { accessKeyId: "ASIAOPTIONSTEST", secretAccessKey: secret, sessionToken },
+    });
+    // Still there for whoever needs them.
+    expect(resolved.credentials).toMatchObject({ secretAccessKey: secret, sessionToken });
+    const printed = [
+      inspect(resolved),
+      inspect(resolved, { showHidden: true, depth: 10, getters: true }),
+      JSON.stringify(resolved),
+      String(resolved),
+      inspect({ nested: [resolved] }, { depth: 10 }),
+    ];
+    for (const text of printed) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(sessionToken);
+    }
+    expect(JSON.parse(JSON.stringify(resolved))).toMatchObject({
+      iamHost: RDS,
+      credentials: "[temporary credentials for access key ASIAOPTIONSTEST]",
+    });
+    expect(inspect(resolved)).toContain("region: 'us-east-1'");
+    const provided = resolveIamOptions({ ...base, credentials: async () => STATIC_CREDENTIALS });
+    expect(JSON.stringify(provided)).toContain('"credentials":"[credential provider]"');
+    expect(JSON.stringify(resolveIamOptions(base))).not.toContain("credentials");
   });
 
   it("never echoes a secret key in an error", () => {
