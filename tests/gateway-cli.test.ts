@@ -1,14 +1,20 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateAuthToken } from "@rds-iam/core";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPostgresUser, type DatabaseUser } from "./support/databases";
+import { isolatedAwsEnv } from "./support/aws-env";
+import { createMysqlUser, createPostgresUser, type DatabaseUser } from "./support/databases";
 import { testCredentials } from "./support/iam-fixture";
+import { record, registerSecret } from "./support/secret-scan";
 
-// The built CLI, as a user runs it (`pnpm test` builds before testing).
+// The built CLIs, as a user runs them (`pnpm test` builds before testing).
 const CLI = fileURLToPath(new URL("../packages/gateway/dist/cli.js", import.meta.url));
+const TOKEN_CLI = fileURLToPath(new URL("../packages/core/dist/cli.js", import.meta.url));
 const ENDPOINT = "cli.cluster-abc123.eu-central-1.rds.amazonaws.com";
 
 describe("rds-iam-gateway CLI", () => {
@@ -79,5 +85,288 @@ describe("rds-iam-gateway CLI", () => {
     const [code] = await once(child, "exit");
     expect(code).toBe(0);
     child = undefined;
+  });
+});
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program to completion; its output goes to the secret scan unless told not to. */
+function run(
+  file: string,
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  options: { readonly recordStdout?: boolean } = {},
+): Promise<Run> {
+  const childEnv = Object.fromEntries(
+    Object.entries({ ...process.env, ...env }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: childEnv, timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error && (error as NodeJS.ErrnoException).code === "ENOENT") {
+        // Never skip: the acceptance test needs the real clients.
+        reject(
+          new Error(
+            `${file} is not installed; install the PostgreSQL and MariaDB clients ` +
+              "(Debian: postgresql-client, mariadb-client)",
+          ),
+        );
+        return;
+      }
+      if (options.recordStdout !== false) record(`stdout:${file}`, stdout);
+      record(`stderr:${file}`, stderr);
+      const status = error === null ? 0 : typeof error.code === "number" ? error.code : null;
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+interface CliGateway {
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Everything the gateway printed to stderr so far. */
+  stderr(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `rds-iam-gateway` and waits for the line that says where it listens. */
+async function startCliGateway(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+): Promise<CliGateway> {
+  const childEnv = Object.fromEntries(
+    Object.entries({ ...process.env, ...env }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: childEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += String(chunk);
+    record("stderr:rds-iam-gateway", String(chunk));
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the gateway did not start: ${stderr}`)),
+      20_000,
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += String(chunk);
+      record("stdout:rds-iam-gateway", String(chunk));
+      const end = stdout.indexOf("\n");
+      if (end !== -1) {
+        clearTimeout(timer);
+        resolve(stdout.slice(0, end));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the gateway exited with ${code}: ${stderr}`));
+    });
+  });
+  const port = Number(/ on 127\.0\.0\.1:(\d+),/.exec(line)?.[1]);
+  expect(port).toBeGreaterThan(0);
+  return {
+    port,
+    child,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const [code] = (await once(child, "exit")) as [number | null];
+      return code;
+    },
+  };
+}
+
+/*
+ * Issue 3's acceptance, literally: the gateway CLI, a token printed by a short script
+ * (the `rds-iam token` CLI, which any shell can run), and the real `psql` and `mariadb`
+ * command-line clients logging in through it over TLS. Also what they see when the
+ * token is wrong or TLS is off: RDS's own answers.
+ */
+describe("rds-iam-gateway CLI with psql and the mariadb client", () => {
+  const credentials = testCredentials();
+  registerSecret(credentials.secretAccessKey);
+  const awsEnv = isolatedAwsEnv({
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  });
+  const dir = mkdtempSync(join(tmpdir(), "rds-iam-gateway-cli-"));
+  const gateways: CliGateway[] = [];
+  const users: DatabaseUser[] = [];
+
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.stop();
+    for (const user of users) await user.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** `rds-iam token ...`: what a user's script prints. */
+  async function printToken(port: number, user: string): Promise<string> {
+    const result = await run(
+      process.execPath,
+      [TOKEN_CLI, "token", "--host", ENDPOINT, "--port", String(port), "--user", user],
+      awsEnv,
+      // Its stdout is the token itself: that is the point, not a leak.
+      { recordStdout: false },
+    );
+    expect(result).toMatchObject({ status: 0, stderr: "" });
+    const token = result.stdout.trim();
+    registerSecret(token);
+    expect(token.startsWith(`${ENDPOINT}:${port}/?Action=connect&DBUser=${user}&`)).toBe(true);
+    return token;
+  }
+
+  it("psql logs in with sslmode=require (and verify-full against --ca-out)", async () => {
+    const user = await createPostgresUser("clipsql");
+    users.push(user);
+    const ca = join(dir, "postgres-ca.pem");
+    const gateway = await startCliGateway(
+      [
+        "--engine",
+        "postgres",
+        "--endpoint",
+        ENDPOINT,
+        "--backend",
+        "127.0.0.1:5432",
+        "--ca-out",
+        ca,
+      ],
+      awsEnv,
+    );
+    gateways.push(gateway);
+    const token = await printToken(5432, user.user);
+    const conninfo = (host: string, ssl: string) =>
+      `host=${host} port=${gateway.port} user=${user.user} dbname=${user.database} ${ssl}`;
+    const psql = (info: string, password: string, ...sql: string[]) =>
+      run("psql", ["--no-psqlrc", "-At", info, ...sql.flatMap((c) => ["-c", c])], {
+        PGPASSWORD: password,
+        PGSSLMODE: undefined,
+        PGSERVICE: undefined,
+      });
+
+    const ok = await psql(
+      conninfo("127.0.0.1", "sslmode=require"),
+      token,
+      "select current_user",
+      "\\conninfo",
+    );
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(user.user);
+    expect(ok.stdout).toMatch(/SSL connection \(protocol: TLSv1\.[23]/);
+
+    // The certificate the gateway made names localhost; with its CA, psql verifies it.
+    const verified = await psql(
+      conninfo("localhost", `sslmode=verify-full sslrootcert=${ca}`),
+      token,
+      "select current_user",
+    );
+    expect(verified).toMatchObject({ status: 0, stdout: `${user.user}\n` });
+
+    // A tampered token and a plaintext client get RDS's answers.
+    const tampered = `${token.slice(0, -1)}${token.endsWith("0") ? "1" : "0"}`;
+    const bad = await psql(conninfo("127.0.0.1", "sslmode=require"), tampered, "select 1");
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain(`FATAL:  PAM authentication failed for user "${user.user}"`);
+    const plaintext = await psql(conninfo("127.0.0.1", "sslmode=disable"), token, "select 1");
+    expect(plaintext.status).not.toBe(0);
+    expect(plaintext.stderr).toMatch(/no pg_hba\.conf entry for host .*no encryption/);
+
+    expect(await gateway.stop()).toBe(0);
+    expect(gateway.stderr()).toBe("");
+  });
+
+  it("the mariadb client logs in with --enable-cleartext-plugin --ssl (and a verified CA)", async () => {
+    const user = await createMysqlUser("climaria");
+    users.push(user);
+    const ca = join(dir, "mysql-ca.pem");
+    const gateway = await startCliGateway(
+      [
+        "--engine",
+        "mysql",
+        "--endpoint",
+        ENDPOINT,
+        "--backend",
+        "127.0.0.1:3306",
+        "--backend-password-env",
+        "RDS_IAM_TEST_BACKEND_PASSWORD",
+        "--ca-out",
+        ca,
+      ],
+      { ...awsEnv, RDS_IAM_TEST_BACKEND_PASSWORD: user.password },
+    );
+    gateways.push(gateway);
+    registerSecret(user.password);
+    const token = await printToken(3306, user.user);
+    // MariaDB's client always allows cleartext and calls the flag obsolete (on stdout or
+    // stderr); MySQL's client needs it. The warning is dropped from what is compared.
+    const obsolete = /^WARNING: option '--enable-cleartext-plugin' is obsolete\.\n/m;
+    const mariadb = async (password: string, ...flags: string[]): Promise<Run> => {
+      const result = await run(
+        "mariadb",
+        [
+          // No option files: only what the test says.
+          "--no-defaults",
+          "--protocol=TCP",
+          `--port=${gateway.port}`,
+          `--user=${user.user}`,
+          "--enable-cleartext-plugin",
+          "--batch",
+          "--skip-column-names",
+          ...flags,
+          user.database,
+        ],
+        // Not on the command line, where `ps` would show it.
+        { MYSQL_PWD: password },
+      );
+      return {
+        ...result,
+        stdout: result.stdout.replace(obsolete, ""),
+        stderr: result.stderr.replace(obsolete, ""),
+      };
+    };
+
+    const ok = await mariadb(
+      token,
+      "--host=127.0.0.1",
+      "--ssl",
+      "--execute=select current_user(), database(); \\s",
+    );
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`${user.user}@%\t${user.database}`);
+    expect(ok.stdout).toMatch(/SSL:\s+Cipher in use is \S+/);
+
+    const verified = await mariadb(
+      token,
+      "--host=localhost",
+      `--ssl-ca=${ca}`,
+      "--ssl-verify-server-cert",
+      "--execute=select current_user()",
+    );
+    expect(verified).toMatchObject({ status: 0, stdout: `${user.user}@%\n` });
+
+    const accessDenied = `ERROR 1045 (28000): Access denied for user '${user.user}'@'127.0.0.1' (using password: YES)`;
+    const tampered = `${token.slice(0, -1)}${token.endsWith("0") ? "1" : "0"}`;
+    const bad = await mariadb(tampered, "--host=127.0.0.1", "--ssl", "--execute=select 1");
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim()).toBe(accessDenied);
+    const plaintext = await mariadb(token, "--host=127.0.0.1", "--skip-ssl", "--execute=select 1");
+    expect(plaintext.status).not.toBe(0);
+    expect(plaintext.stderr.trim()).toBe(accessDenied);
+
+    expect(await gateway.stop()).toBe(0);
+    expect(gateway.stderr()).toBe("");
   });
 });
