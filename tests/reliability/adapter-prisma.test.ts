@@ -143,8 +143,6 @@ const PRISMA_CASES: readonly BadInputCase[] = [
     run: () => adapterOf({ ...BASE, engine: "postgres" }, "public"),
     code: "INVALID_OPTION",
     option: "extras",
-    // "The adapter options (second argument) must be an object." does not say `extras`.
-    messageNamesOption: false,
   },
   {
     name: "prisma pg: connectionString plus IAM",

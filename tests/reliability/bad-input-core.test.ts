@@ -254,8 +254,6 @@ const CORE_CASES: readonly BadInputCase[] = [
       }).getToken(),
     code: "CREDENTIALS_UNAVAILABLE",
     option: "credentials",
-    // "The credential provider returned no accessKeyId/secretAccessKey." names no option.
-    messageNamesOption: false,
   },
   {
     name: "session credentials already expired",

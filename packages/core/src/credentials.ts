@@ -48,7 +48,7 @@ export async function resolveCredentials(
   ) {
     throw new RdsIamError(
       "CREDENTIALS_UNAVAILABLE",
-      "The credential provider returned no accessKeyId/secretAccessKey.",
+      "The credentials provider returned no accessKeyId/secretAccessKey. Check the credentials option (or the AWS SDK credential chain it defaults to): a provider must resolve to { accessKeyId, secretAccessKey, sessionToken? }.",
       { option: "credentials" },
     );
   }

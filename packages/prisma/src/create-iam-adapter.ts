@@ -83,7 +83,7 @@ export function createIamAdapter(
   if (extras !== undefined && (typeof extras !== "object" || extras === null)) {
     throw new RdsIamError(
       "INVALID_OPTION",
-      "The adapter options (second argument) must be an object.",
+      "The adapter options (extras, the second argument) must be an object, or be omitted.",
       {
         option: "extras",
       },
