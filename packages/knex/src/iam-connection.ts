@@ -28,8 +28,10 @@ const NO_STATS: IamAuthStats = Object.freeze({
   refreshesAhead: 0,
 });
 
-/** After a failed background token look-up, wait this long (clock ms) before the next. */
-const LOOKUP_BACKOFF_MS = 5_000;
+/** The checker starts looking up the next token this long (clock ms) before the deadline. */
+const LOOKAHEAD_MS = 30_000;
+/** ... and then at most this often, never a storm on the credential source. */
+const LOOKUP_INTERVAL_MS = 5_000;
 
 /**
  * The async function knex takes as `connection`, logging every new connection in
@@ -43,7 +45,8 @@ const LOOKUP_BACKOFF_MS = 5_000;
  *   the engine is inferred from the client. `mysql` and `pgnative` are refused.
  * - Each call returns a fresh config with the current token and an
  *   `expirationChecker` that turns true when that token's hand-out window ends
- *   (870 s by default, earlier for expiring credentials), so knex asks again.
+ *   (870 s by default, earlier for expiring credentials), so knex asks again;
+ *   during a credential outage it holds back, so pooled connections keep serving.
  *   Concurrent calls share one mint.
  * - TLS is verified against the RDS CA bundle unless `ssl` says otherwise; a token
  *   never travels in plaintext unless `iamAllowPlaintext` allows it to a loopback host.
@@ -82,38 +85,43 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
     return binding;
   };
 
-  // The token most recently handed to this function, and a background look-up of the
-  // next one (see `expired`). Held in this closure only, like the provider's cache.
+  // What this function last obtained: the token, and the provider's failure count
+  // then (held in this closure only, like the provider's cache holds the token).
   let newest: string | undefined;
-  let lookingUp = false;
-  let lastFailedLookupAt = Number.NEGATIVE_INFINITY;
+  let failuresAtNewest = 0;
+  let lastLookupAt = Number.NEGATIVE_INFINITY;
+
+  const remember = (bound: DriverBinding, token: string): void => {
+    newest = token;
+    failuresAtNewest = bound.auth.stats().failures;
+  };
 
   /**
    * knex 3.2+ replaces a pooled connection whose config's checker says expired, and
    * fails that acquisition if the connection function then fails. An open connection
-   * needs no token, so "expired" is said only once a newer token is in hand: during
-   * a credential outage pooled connections keep serving (new ones still fail, with
-   * the credentials' error). The look-up runs one at a time, and at most every 5 s
-   * after a failure: never a storm on the credential source.
+   * needs no token, so during a credential outage the checker must keep saying "not
+   * expired". From shortly before the deadline it therefore asks the provider for the
+   * token in the background (at most every 5 s), which starts the provider's refresh
+   * ahead. At the deadline it says "expired" when a newer token is in hand, or when
+   * nothing suggests an outage; it says "not expired" when the provider failed since
+   * the last token this function got: pooled connections keep serving, only new ones
+   * fail (with the credentials' error), and all recover once a token can be minted.
    */
   const expired = (bound: DriverBinding, token: string, expiresAt: number): boolean => {
     const now = clock();
-    if (now < expiresAt) return false;
-    if (newest !== undefined && newest !== token) return true;
-    if (!lookingUp && now - lastFailedLookupAt >= LOOKUP_BACKOFF_MS) {
-      lookingUp = true;
+    if (now < expiresAt - LOOKAHEAD_MS) return false;
+    if (now - lastLookupAt >= LOOKUP_INTERVAL_MS) {
+      lastLookupAt = now;
       bound.auth.getTokenWithExpiry().then(
-        (next) => {
-          lookingUp = false;
-          newest = next.token;
-        },
+        (next) => remember(bound, next.token),
         () => {
-          lookingUp = false;
-          lastFailedLookupAt = clock();
+          // Counted in the provider's failures, which the next check reads.
         },
       );
     }
-    return false;
+    if (now < expiresAt) return false;
+    if (newest !== undefined && newest !== token) return true;
+    return bound.auth.stats().failures === failuresAtNewest;
   };
 
   // knex calls this as `this.connectionConfigProvider()`: `this` is its client.
@@ -121,7 +129,7 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
     const bound = bind(knexDriver(this, engine));
     retryRejectedLogins(this, bound);
     const { token, expiresAt } = await bound.auth.getTokenWithExpiry();
-    newest = token;
+    remember(bound, token);
     // knex deletes expirationChecker from what it gets, hence a new object each call.
     return Object.assign(bound.config(token), {
       expirationChecker: () => expired(bound, token, expiresAt),
