@@ -21,6 +21,8 @@ export default defineConfig({
     // Records every console line, stdout/stderr write and process warning of each test
     // file, and fails the file if any holds IAM token or secret-key material.
     setupFiles: ["tests/support/secret-scan.ts"],
+    // Raises MariaDB's connection limit once for the whole run (see the file).
+    globalSetup: ["tests/support/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: files run in parallel, two at a time.
