@@ -23,6 +23,7 @@ const PACKAGES: Record<string, string[]> = {
   ],
   "@rds-iam/gateway": ["startGateway", "startCredentialServer", "verifyToken"],
   "@rds-iam/knex": ["iamConnection"],
+  "@rds-iam/typeorm": ["withIamAuth", "iamAuthOf"],
   "@rds-iam/prisma": ["createIamAdapter", "iamDatasourceUrl", "deployMysqlMigrations"],
 };
 
