@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const endpoint = credentials.stats();
     console.log();
     say(
-      `credentials endpoint: ${endpoint.requests} requests, ${endpoint.issued} sets of keys issued (rotated ${endpoint.issued - 1} times)`,
+      `credentials endpoint: ${endpoint.requests} requests, ${endpoint.issued} sets of keys issued (rotated ${endpoint.issued - 1} time${endpoint.issued === 2 ? "" : "s"})`,
     );
     if (endpoint.issued < 2) failures.push("the credentials never rotated");
   } catch (error) {

@@ -27,7 +27,7 @@ export const TARGET_OPTIONS = {
 
 export const TARGET_HELP = `Target:
   --host <host>        Database host (alias --hostname). For "token", the RDS endpoint.
-  --port <port>        Database port. Default: the engine's (5432 / 3306).
+  --port <port>        Database port. Default: the engine's (5432 / 3306); give --port or --engine.
   --user <name>        Database user (alias --username); the IAM policy's dbuser.
   --engine <engine>    postgres | mysql (aliases postgresql, mariadb, ...).
   --region <region>    Region to sign for. Default: from the hostname, else AWS_REGION,
