@@ -30,7 +30,7 @@ const NO_STATS: IamAuthStats = Object.freeze({
 
 /** The checker starts looking up the next token this long (clock ms) before the deadline. */
 const LOOKAHEAD_MS = 30_000;
-/** ... and then at most this often, never a storm on the credential source. */
+/** ... and then at most this often: never a storm on the credential source. */
 const LOOKUP_INTERVAL_MS = 5_000;
 
 /**
@@ -85,43 +85,53 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
     return binding;
   };
 
-  // What this function last obtained: the token, and the provider's failure count
-  // then (held in this closure only, like the provider's cache holds the token).
-  let newest: string | undefined;
-  let failuresAtNewest = 0;
+  // The newest token this function obtained, with its hand-out deadline (held in
+  // this closure only, like the provider's cache holds it).
+  let newest: { token: string; expiresAt: number } | undefined;
   let lastLookupAt = Number.NEGATIVE_INFINITY;
 
-  const remember = (bound: DriverBinding, token: string): void => {
-    newest = token;
-    failuresAtNewest = bound.auth.stats().failures;
+  const remember = (token: string, expiresAt: number): void => {
+    newest = { token, expiresAt };
   };
 
   /**
    * knex 3.2+ replaces a pooled connection whose config's checker says expired, and
-   * fails that acquisition if the connection function then fails. An open connection
-   * needs no token, so during a credential outage the checker must keep saying "not
-   * expired". From shortly before the deadline it therefore asks the provider for the
-   * token in the background (at most every 5 s), which starts the provider's refresh
-   * ahead. At the deadline it says "expired" when a newer token is in hand, or when
-   * nothing suggests an outage; it says "not expired" when the provider failed since
-   * the last token this function got: pooled connections keep serving, only new ones
-   * fail (with the credentials' error), and all recover once a token can be minted.
+   * fails that acquisition if the connection function then fails. The config's token
+   * is never what logs in (pg's password function, mysql2's plugin and the mariadb
+   * binding ask the provider themselves), so "not expired" is always safe, and
+   * "expired" is said only when a newer token that may still be handed out is in
+   * hand: through a credential outage pooled connections keep serving, and only new
+   * connections fail (with the credentials' error). From 30 s before the deadline the
+   * checker looks the next token up in the background, at most every 5 s (which also
+   * starts the provider's refresh ahead), so in steady traffic the next token is
+   * ready at the deadline.
    */
   const expired = (bound: DriverBinding, token: string, expiresAt: number): boolean => {
     const now = clock();
     if (now < expiresAt - LOOKAHEAD_MS) return false;
-    if (now - lastLookupAt >= LOOKUP_INTERVAL_MS) {
+    if (
+      now >= expiresAt &&
+      newest !== undefined &&
+      newest.token !== token &&
+      newest.expiresAt > now
+    ) {
+      return true;
+    }
+    // `now < lastLookupAt`: the clock stepped back; look up rather than wait for it.
+    if (now - lastLookupAt >= LOOKUP_INTERVAL_MS || now < lastLookupAt) {
       lastLookupAt = now;
       bound.auth.getTokenWithExpiry().then(
-        (next) => remember(bound, next.token),
+        (next) => {
+          if (newest === undefined || next.expiresAt >= newest.expiresAt) {
+            remember(next.token, next.expiresAt);
+          }
+        },
         () => {
-          // Counted in the provider's failures, which the next check reads.
+          // An outage: keep saying "not expired"; the next look-up tries again.
         },
       );
     }
-    if (now < expiresAt) return false;
-    if (newest !== undefined && newest !== token) return true;
-    return bound.auth.stats().failures === failuresAtNewest;
+    return false;
   };
 
   // knex calls this as `this.connectionConfigProvider()`: `this` is its client.
@@ -129,7 +139,7 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
     const bound = bind(knexDriver(this, engine));
     retryRejectedLogins(this, bound);
     const { token, expiresAt } = await bound.auth.getTokenWithExpiry();
-    remember(bound, token);
+    if (newest === undefined || expiresAt >= newest.expiresAt) remember(token, expiresAt);
     // knex deletes expirationChecker from what it gets, hence a new object each call.
     return Object.assign(bound.config(token), {
       expirationChecker: () => expired(bound, token, expiresAt),

@@ -232,7 +232,12 @@ export function knexSuite({ engine, clients }: KnexSuiteOptions): void {
       await trx.commit();
       expect(connection.stats().mints).toBe(2);
       const after = fixture.gateway.stats();
-      expect(after.accepted - before.accepted).toBe(2);
+      // Two logins, or three: the clock jumped past the deadline with no traffic in the
+      // last 30 s, so the checker fetched the next token only when the new connection
+      // was made, and knex 3.2+ then replaced that fresh connection once (in steady
+      // traffic the next token is in hand at the deadline).
+      expect(after.accepted - before.accepted).toBeGreaterThanOrEqual(2);
+      expect(after.accepted - before.accepted).toBeLessThanOrEqual(3);
       expect(rejectedSince(before.rejected, after.rejected)).toEqual({});
 
       // The control: a provider whose clock stayed behind signs tokens the gateway
