@@ -4,4 +4,4 @@ export type {
   IamDataSourceFields,
   TypeormIamOptions,
 } from "./typeorm-iam-options";
-export { iamAuthOf, withIamAuth } from "./with-iam-auth";
+export { iamAuthOf, type WithoutIam, withIamAuth } from "./with-iam-auth";

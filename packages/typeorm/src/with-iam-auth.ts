@@ -6,6 +6,12 @@ import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-optio
 const providers = new WeakMap<object, IamAuth>();
 
 /**
+ * The options minus `iam`, distributed over unions, so options typed as
+ * `PostgresConnectionOptions | MysqlConnectionOptions` stay DataSource options.
+ */
+export type WithoutIam<T> = T extends unknown ? Omit<T, "iam"> : never;
+
+/**
  * DataSource options that log every new pooled connection in with a current RDS IAM
  * token:
  *
@@ -30,7 +36,7 @@ const providers = new WeakMap<object, IamAuth>();
  */
 export function withIamAuth<T extends IamDataSourceFields>(
   options: T & { readonly iam?: TypeormIamOptions | undefined },
-): Omit<T, "iam"> {
+): WithoutIam<T> {
   if (typeof options !== "object" || options === null) {
     throw new RdsIamError(
       "INVALID_OPTION",
@@ -54,6 +60,7 @@ export function withIamAuth<T extends IamDataSourceFields>(
   }
   refuseUnknownIamKeys(iam);
   refuse(input);
+  refuseExtraOverrides(input.extra);
   const result =
     input.type === "postgres"
       ? postgresIamOptions(input, iam)
@@ -61,7 +68,7 @@ export function withIamAuth<T extends IamDataSourceFields>(
         ? mysqlIamOptions(input, iam)
         : unsupported(input.type);
   providers.set(result.options, result.auth);
-  return result.options as Omit<T, "iam">;
+  return result.options as WithoutIam<T>;
 }
 
 /**
@@ -112,6 +119,35 @@ function refuseUnknownIamKeys(iam: object): void {
         ? `iam.${key} is not an IAM option: set ${key === "user" ? "username" : key} at the top level of the DataSource options.`
         : `iam.${key} is not an IAM option${known ? ` (did you mean iam.${known}?)` : ""}; known: ${IAM_KEYS.join(", ")}.`,
       { option: `iam.${key}` },
+    );
+  }
+}
+
+/**
+ * TypeORM merges `extra` last into the driver's pool config, so these keys there
+ * would silently replace the token (`password`, `connectionString`), the target the
+ * token is signed for (`host`, `port`, `user`) or the verified TLS (`ssl`).
+ */
+const EXTRA_OVERRIDES: Readonly<Record<string, string>> = {
+  password: "the token is the password: remove it",
+  connectionString:
+    "pg would log in with the URL's password instead of the token: give host, port, username and database",
+  uri: "mysql2 would log in with the URL's password instead of the token: give host, port, username and database",
+  user: "set username at the top level of the DataSource options",
+  host: "set host at the top level of the DataSource options",
+  port: "set port at the top level of the DataSource options",
+  ssl: "set ssl at the top level of the DataSource options, where it is checked (verified TLS by default)",
+};
+
+function refuseExtraOverrides(extra: unknown): void {
+  if (typeof extra !== "object" || extra === null) return;
+  for (const key of Object.keys(extra)) {
+    const fix = EXTRA_OVERRIDES[key];
+    if (fix === undefined || (extra as Record<string, unknown>)[key] === undefined) continue;
+    throw new RdsIamError(
+      "CONFLICTING_OPTIONS",
+      `extra.${key} cannot be combined with IAM authentication (TypeORM would pass it to the driver over ours): ${fix}.`,
+      { option: `extra.${key}` },
     );
   }
 }

@@ -2,7 +2,7 @@ import { inspect } from "node:util";
 import { isRdsIamError } from "@rds-iam/core";
 import { iamAuthOf, withIamAuth } from "@rds-iam/typeorm";
 import pg from "pg";
-import { DataSource } from "typeorm";
+import { DataSource, type DataSourceOptions } from "typeorm";
 import { DataSource as DataSource03 } from "typeorm-03";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -146,6 +146,15 @@ describe("withIamAuth: the options TypeORM gets", () => {
         }),
       ),
     );
+    // Options whose type is a union (chosen at run time) stay DataSource options too.
+    const chosen:
+      | Extract<DataSourceOptions, { type: "postgres" }>
+      | Extract<DataSourceOptions, { type: "mysql" | "mariadb" }> =
+      process.env.RDS_IAM_TEST_ENGINE === "mysql"
+        ? { type: "mysql", host: HOST, username: "app_user" }
+        : { type: "postgres", host: HOST, username: "app_user" };
+    const fromUnion = new DataSource(track(withIamAuth({ ...chosen, iam: { credentials } })));
+    expect(fromUnion.options.type).toBe("postgres");
     expect(v1.isInitialized).toBe(false);
     expect(v03.isInitialized).toBe(false);
   });
@@ -188,6 +197,30 @@ describe("withIamAuth: bad combinations name the option", () => {
     ],
     ["no username", { ...base, username: "" }, "MISSING_OPTION", "username"],
     ["an unsupported type", { ...base, type: "sqlite" }, "INVALID_OPTION", "type"],
+    [
+      "extra.connectionString",
+      { ...base, extra: { connectionString: `postgres://app_user@${HOST}/app` } },
+      "CONFLICTING_OPTIONS",
+      "extra.connectionString",
+    ],
+    [
+      "extra.password",
+      { ...base, extra: { password: "hunter2" } },
+      "CONFLICTING_OPTIONS",
+      "extra.password",
+    ],
+    [
+      "extra.ssl (would replace the verified TLS)",
+      { ...base, extra: { ssl: { rejectUnauthorized: false } } },
+      "CONFLICTING_OPTIONS",
+      "extra.ssl",
+    ],
+    [
+      "extra.user on mysql",
+      { ...base, type: "mysql", extra: { user: "someone_else" } },
+      "CONFLICTING_OPTIONS",
+      "extra.user",
+    ],
     [
       "a misspelt IAM option",
       { ...base, iam: { credentials, iamRegoin: "eu-west-1" } },
