@@ -1,5 +1,5 @@
 import { isAuthFailure } from "./auth-failure";
-import { RdsIamError } from "./errors";
+import { isRdsIamError, RdsIamError } from "./errors";
 import type { IamAuth } from "./iam-auth";
 
 /**
@@ -46,16 +46,22 @@ export async function withCheckoutAuthRetry<T>(
   try {
     return await checkout();
   } catch (error) {
-    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    if (!isFreshRejection(error, auth)) throw error;
     auth.invalidate();
   }
   try {
     return await checkout();
   } catch (error) {
-    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    if (!isFreshRejection(error, auth)) throw error;
     auth.invalidate();
     throw authRejected(auth, error);
   }
+}
+
+// A pool may route queued checkouts through the patched method again (mysql2 does),
+// so an inner AUTH_REJECTED can reach an outer retry: it is final, not retried anew.
+function isFreshRejection(error: unknown, auth: IamAuth): boolean {
+  return !isRdsIamError(error) && isAuthFailure(error, auth.target.engine);
 }
 
 /** The final error after a retried rejection: says what to check, names no secret. */
