@@ -18,11 +18,12 @@ export interface IamConnectionOptions extends Omit<CreateIamAuthOptions, "engine
   iamAllowPlaintext?: boolean | undefined;
 }
 
-const IAM_KEYS = [
-  "engine",
-  "host",
-  "port",
-  "user",
+/**
+ * The options that only say how to sign and where tokens may travel, without the
+ * target (`engine`, `host`, `port`, `user`) and `ssl`. Adapters that read the target
+ * from their ORM's own options use this list for the rest.
+ */
+export const IAM_ONLY_OPTION_NAMES = [
   "iamHost",
   "iamDefaultPort",
   "iamRegion",
@@ -32,8 +33,9 @@ const IAM_KEYS = [
   "clock",
   "tokenCache",
   "iamAllowPlaintext",
-  "ssl",
 ] as const;
+
+const IAM_KEYS = ["engine", "host", "port", "user", ...IAM_ONLY_OPTION_NAMES, "ssl"] as const;
 
 type IamKey = (typeof IAM_KEYS)[number];
 

@@ -2,7 +2,11 @@ export { isAuthFailure } from "./auth-failure";
 export { authRejected, withAuthRetry, withCheckoutAuthRetry } from "./auth-retry";
 export { writeCaFile } from "./ca-file";
 export { type Clock, systemClock } from "./clock";
-export { type IamConnectionOptions, splitIamOptions } from "./connection-options";
+export {
+  IAM_ONLY_OPTION_NAMES,
+  type IamConnectionOptions,
+  splitIamOptions,
+} from "./connection-options";
 export { createCredentialProvider } from "./credentials";
 export {
   buildDatabaseUrl,

@@ -1,4 +1,4 @@
-import { type IamAuth, RdsIamError } from "@rds-iam/core";
+import { IAM_ONLY_OPTION_NAMES, type IamAuth, RdsIamError } from "@rds-iam/core";
 import { mysqlIamOptions } from "./mysql-options";
 import { postgresIamOptions } from "./postgres-options";
 import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
@@ -89,28 +89,16 @@ export function iamAuthOf(options: object): IamAuth {
   return auth;
 }
 
-/**
- * The keys `iam` may hold. The target (`host`, `port`, `username`) and `ssl` are
- * TypeORM's own options; they are read from there, never from `iam`.
- */
-const IAM_KEYS: readonly (keyof TypeormIamOptions)[] = [
-  "iamHost",
-  "iamDefaultPort",
-  "iamRegion",
-  "iamTokenExpiration",
-  "credentials",
-  "awsProfile",
-  "iamAllowPlaintext",
-  "tokenCache",
-  "clock",
-];
+// The keys `iam` may hold: core's IAM-only options. The target (`host`, `port`,
+// `username`) and `ssl` are TypeORM's own options, read from there, never from `iam`.
+const IAM_KEYS: readonly string[] = IAM_ONLY_OPTION_NAMES;
 
 // `withIamAuth` infers its options' type from the argument, so TypeScript's excess
 // property check does not reach `iam`: a misspelt `iamRegoin` would be ignored and
 // the region quietly taken from elsewhere. Refuse it instead.
 function refuseUnknownIamKeys(iam: object): void {
   for (const key of Object.keys(iam)) {
-    if ((IAM_KEYS as readonly string[]).includes(key)) continue;
+    if (IAM_KEYS.includes(key)) continue;
     const known = IAM_KEYS.find((name) => name.toLowerCase() === key.toLowerCase());
     const placed = ["host", "port", "username", "user", "ssl", "password"].includes(key);
     throw new RdsIamError(
