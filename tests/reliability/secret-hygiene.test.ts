@@ -18,9 +18,9 @@ import {
   observe,
   record,
   registerCredentials,
+  silenced,
   trackTokens,
 } from "../support/secret-scan";
-import { tick } from "./support/simulation";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
 
@@ -54,7 +54,7 @@ describe("the secret scanner catches planted leaks (self-test)", () => {
     });
     const before = captured().length;
     // A real leak, as a careless logger would make it; marked so it can be forgotten.
-    console.log(`${PLANTED} connecting with password ${token}`);
+    await silenced(() => console.log(`${PLANTED} connecting with password ${token}`));
     const logged = captured()
       .slice(before)
       .filter((entry: Captured) => entry.text.includes(PLANTED));
@@ -79,15 +79,14 @@ describe("the secret scanner catches planted leaks (self-test)", () => {
       leaksIn(`postgresql://app:${encodeURIComponent(token)}@${HOST}:5432/db`).map((l) => l.rule),
     ).toContain("token-signature");
     const before = captured().length;
-    process.emitWarning(`${PLANTED} retrying with ${token}`);
-    await tick(10);
+    await silenced(() => process.emitWarning(`${PLANTED} retrying with ${token}`));
     const warned = captured()
       .slice(before)
       .filter((entry) => entry.source === "warning");
     expect(findLeaks(warned).length).toBeGreaterThan(0);
   });
 
-  it("finds fragments of registered secrets in errors, JSON and raw stderr writes", () => {
+  it("finds fragments of registered secrets in errors, JSON and raw stderr writes", async () => {
     const credentials = freshCredentials();
     registerCredentials(credentials);
     const error = new Error(`bad key ${credentials.secretAccessKey.slice(3, 27)}`, {
@@ -97,7 +96,9 @@ describe("the secret scanner catches planted leaks (self-test)", () => {
     expect(leaksIn(text, false).map((leak) => leak.rule)).toContain("registered-secret");
     expect(leaksIn(JSON.stringify({ credentials }), false).length).toBeGreaterThan(0);
     const before = captured().length;
-    process.stderr.write(`${PLANTED} ${encodeURIComponent(credentials.secretAccessKey)}\n`);
+    await silenced(() =>
+      process.stderr.write(`${PLANTED} ${encodeURIComponent(credentials.secretAccessKey)}\n`),
+    );
     expect(findLeaks(captured().slice(before), {}).length).toBeGreaterThan(0);
   });
 
