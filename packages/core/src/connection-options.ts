@@ -8,14 +8,21 @@ import type { CreateIamAuthOptions } from "./iam-auth";
 export interface IamConnectionOptions extends Omit<CreateIamAuthOptions, "engine"> {
   /**
    * TLS. Default (omitted, `true` or `"require"`): TLS verified against the RDS CA
-   * bundle, the certificate must name the RDS endpoint (`iamHost`; mysql2 checks the
-   * name only when `host` is that endpoint itself). An object is used
-   * as given. `false` / `"disable"` is refused unless `iamAllowPlaintext` is set and
-   * the host is loopback. See `resolveTls` in `@rds-iam/core`.
+   * bundle, and the certificate must name the RDS endpoint (`iamHost`), also through a
+   * tunnel and with every driver. An object is used as given, plus the same name check
+   * unless it has its own `checkServerIdentity` or says `rejectUnauthorized: false`.
+   * `false` / `"disable"` is refused unless `iamAllowPlaintext` is set and the host is
+   * loopback. See `resolveTls` in `@rds-iam/core`.
    */
   ssl?: unknown;
   /** Let a token travel without TLS to a loopback host (a local test gateway). Default false. */
   iamAllowPlaintext?: boolean | undefined;
+  /**
+   * Let the driver's packet debug output (mysql2 / mariadb `debug`, mariadb
+   * `logPackets`) run with IAM, although it prints or keeps the token. Default false:
+   * such options are refused.
+   */
+  iamAllowTokenInDebugOutput?: boolean | undefined;
 }
 
 /**
@@ -33,6 +40,8 @@ export const IAM_ONLY_OPTION_NAMES = [
   "clock",
   "tokenCache",
   "iamAllowPlaintext",
+  "iamTimeout",
+  "iamAllowTokenInDebugOutput",
 ] as const;
 
 const IAM_KEYS = ["engine", "host", "port", "user", ...IAM_ONLY_OPTION_NAMES, "ssl"] as const;

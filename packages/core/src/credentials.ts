@@ -4,8 +4,9 @@ import { RdsIamError } from "./errors";
 import type { CredentialsOption } from "./options";
 
 /**
- * One provider for the life of a token provider. The default chain memoizes and
- * refreshes on its own, so reusing it is what keeps a cold burst to one resolution.
+ * One provider for the life of a token provider (until it hangs, see
+ * {@link replaceHungProvider}). The default chain memoizes and refreshes on its own,
+ * so reusing it is what keeps a cold burst to one resolution.
  */
 export function createCredentialProvider(
   credentials: CredentialsOption | undefined,
@@ -17,6 +18,24 @@ export function createCredentialProvider(
     return async () => identity;
   }
   return fromNodeProviderChain(awsProfile === undefined ? {} : { profile: awsProfile });
+}
+
+/**
+ * The provider to use after `hung` did not answer within `iamTimeout`.
+ *
+ * The default chain memoizes its pending resolution and makes every later call wait
+ * on it, `forceRefresh` included: asking it again would join the same silent request
+ * or the same child process that never exits. So a chain we created is dropped (its
+ * late answer goes nowhere) and a fresh one created, which asks the source anew.
+ * A caller's own provider function cannot be re-created: it is returned as is and
+ * called again. Static credentials resolve at once and never get here.
+ */
+export function replaceHungProvider(
+  credentials: CredentialsOption | undefined,
+  awsProfile: string | undefined,
+  hung: AwsCredentialIdentityProvider,
+): AwsCredentialIdentityProvider {
+  return credentials === undefined ? createCredentialProvider(undefined, awsProfile) : hung;
 }
 
 /**

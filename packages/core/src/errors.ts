@@ -24,7 +24,13 @@ export type RdsIamErrorCode =
   /** The database rejected the token again after one retry with a fresh token. */
   | "AUTH_REJECTED"
   /** The token provider was closed. */
-  | "CLOSED";
+  | "CLOSED"
+  /** Credentials or signing did not finish within `iamTimeout`; the next call starts afresh. */
+  | "TIMEOUT"
+  /** The server's TLS certificate is not verified or does not name the endpoint (`iamHost`). */
+  | "TLS_VERIFICATION_FAILED"
+  /** A file or directory we would write or trust can be changed by another local user. */
+  | "INSECURE_PATH";
 
 const BRAND = Symbol.for("@rds-iam/core.RdsIamError");
 

@@ -3,6 +3,7 @@ import {
   createCredentialProvider,
   credentialExpiry,
   credentialIdentityKey,
+  replaceHungProvider,
   resolveCredentials,
 } from "./credentials";
 import type { Engine } from "./engine";
@@ -16,6 +17,7 @@ import {
 } from "./options";
 import type { RegionSource } from "./region";
 import { type CachedToken, TokenCache } from "./token-cache";
+import { withTimeout } from "./with-timeout";
 
 /** Options for {@link createIamAuth}: the IAM options plus cache sharing. */
 export interface CreateIamAuthOptions extends IamAuthOptions {
@@ -54,7 +56,7 @@ export interface IamAuthStats {
   readonly cacheHits: number;
   /** Calls to the credential provider. */
   readonly credentialResolutions: number;
-  /** Mints that failed (credentials or signing). */
+  /** Mints that failed (credentials or signing), timeouts included. */
   readonly failures: number;
   /** Tokens dropped by `invalidate()`. */
   readonly invalidations: number;
@@ -103,15 +105,25 @@ const MAX_BACKOFF_MS = 60_000;
 /** setTimeout's limit. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** How far one mint got: what a timeout reports as hung. */
+interface MintProgress {
+  phase: "credentials" | "signing";
+  /** Set when the deadline passed: the attempt stops at its next step. */
+  abandoned: RdsIamError | undefined;
+}
+
 /**
  * Creates a token provider. Options are resolved once (errors surface here); the
- * credential provider is created once and reused.
+ * credential provider is created once and reused (the default chain is created anew
+ * after it hung past `iamTimeout`).
  *
  * Cache semantics: single flight (concurrent callers share one mint; a failed mint
  * is not cached), refresh ahead (a used token is re-minted in the background before
  * it expires), lifetime = min(`iamTokenExpiration`, credential expiry - 60 s) from
  * the moment minting starts, key includes the credential identity, bounded size,
- * `unref`ed timers, injectable clock.
+ * `unref`ed refresh timers, injectable clock. Each mint is bounded by `iamTimeout`
+ * (a real-time timer that lives only while the mint is pending, see `withTimeout`):
+ * on timeout every waiting caller gets `TIMEOUT`, and the next call starts afresh.
  */
 export function createIamAuth(options: CreateIamAuthOptions, names?: OptionNames): IamAuth {
   const resolved = resolveIamOptions(options, names);
@@ -120,14 +132,18 @@ export function createIamAuth(options: CreateIamAuthOptions, names?: OptionNames
     resolved,
     provider,
     options.tokenCache ?? new TokenCache({ maxEntries: 16 }),
+    names?.iamTimeout ?? "iamTimeout",
   );
 }
 
 class TokenProvider implements IamAuth {
   readonly target: IamTarget;
   readonly #options: ResolvedIamOptions;
-  readonly #provider: AwsCredentialIdentityProvider;
+  /** Replaced when it hung (see `replaceHungProvider`). */
+  #provider: AwsCredentialIdentityProvider;
   readonly #cache: TokenCache;
+  /** `iamTimeout` as the caller spells it, for the timeout error. */
+  readonly #timeoutOption: string;
   readonly #keyPrefix: string;
   #currentKey: string | undefined;
   #inflight: Promise<CachedToken> | undefined;
@@ -150,10 +166,12 @@ class TokenProvider implements IamAuth {
     options: ResolvedIamOptions,
     provider: AwsCredentialIdentityProvider,
     cache: TokenCache,
+    timeoutOption: string,
   ) {
     this.#options = options;
     this.#provider = provider;
     this.#cache = cache;
+    this.#timeoutOption = timeoutOption;
     this.target = Object.freeze({
       engine: options.engine,
       host: options.host,
@@ -245,10 +263,22 @@ class TokenProvider implements IamAuth {
   async #mint(): Promise<CachedToken> {
     const options = this.#options;
     const startedAt = options.clock();
+    // The attempt keeps the provider it started with: if it hangs and the provider is
+    // replaced, its late steps must not touch the new one.
+    const provider = this.#provider;
+    const progress: MintProgress = { phase: "credentials", abandoned: undefined };
     try {
-      const credentials = await this.#credentialsFor(startedAt);
+      // Only the attempt that beats the deadline gets here; a late one is dropped by
+      // withTimeout and never reaches the cache, the stats or the refresh timer.
+      const { credentials, token } = await withTimeout(
+        this.#attempt(provider, startedAt, progress),
+        options.iamTimeout,
+        () => {
+          progress.abandoned = this.#timeoutError(progress.phase);
+          return progress.abandoned;
+        },
+      );
       const expiry = credentialExpiry(credentials);
-      const token = await this.#sign(credentials, startedAt);
       const lifetime = Math.min(
         options.iamTokenExpiration * 1000,
         expiry === undefined
@@ -271,6 +301,9 @@ class TokenProvider implements IamAuth {
       return entry;
     } catch (error) {
       this.#stats.failures++;
+      if (progress.abandoned !== undefined && this.#provider === provider) {
+        this.#provider = replaceHungProvider(options.credentials, options.awsProfile, provider);
+      }
       if (isRdsIamError(error)) throw error;
       throw new RdsIamError(
         "TOKEN_GENERATION_FAILED",
@@ -280,19 +313,60 @@ class TokenProvider implements IamAuth {
     }
   }
 
-  async #credentialsFor(now: number): Promise<AwsCredentialIdentity> {
+  /** Credentials, then the signature; stops between steps once the deadline passed. */
+  async #attempt(
+    provider: AwsCredentialIdentityProvider,
+    startedAt: number,
+    progress: MintProgress,
+  ): Promise<{ credentials: AwsCredentialIdentity; token: string }> {
+    const credentials = await this.#credentialsFor(provider, startedAt, progress);
+    if (progress.abandoned !== undefined) throw progress.abandoned;
+    progress.phase = "signing";
+    const token = await this.#sign(credentials, startedAt);
+    return { credentials, token };
+  }
+
+  #timeoutError(phase: MintProgress["phase"]): RdsIamError {
+    const options = this.#options;
+    const ms = options.iamTimeout;
+    const target = `${options.user}@${options.iamHost}:${options.iamDefaultPort}`;
+    const option = this.#timeoutOption;
+    if (phase === "signing") {
+      return new RdsIamError(
+        "TIMEOUT",
+        `Signing the IAM token for ${target} did not finish within ${option} (${ms} ms). The next attempt starts afresh.`,
+        { option },
+      );
+    }
+    const source =
+      typeof options.credentials === "function"
+        ? "The credentials provider function you passed did not answer; it is called again on the next attempt, so it must not keep returning the same call that never settles."
+        : "The AWS credential source did not answer; the next attempt asks it anew. Check the one in use: environment variables, the profile (awsProfile / AWS_PROFILE: shared config and credentials files, SSO, role assumption), web identity, the ECS container or EC2 instance metadata endpoint, or a credential_process that does not exit.";
+    return new RdsIamError(
+      "TIMEOUT",
+      `Loading AWS credentials for ${target} did not finish within ${option} (${ms} ms). ${source} Raise ${option} only if the source is merely slow.`,
+      { option },
+    );
+  }
+
+  async #credentialsFor(
+    provider: AwsCredentialIdentityProvider,
+    now: number,
+    progress: MintProgress,
+  ): Promise<AwsCredentialIdentity> {
     this.#stats.credentialResolutions++;
-    const credentials = await resolveCredentials(this.#provider, false);
+    const credentials = await resolveCredentials(provider, false);
     const expiry = credentialExpiry(credentials);
     const needed = this.#options.iamTokenExpiration * 1000 + CREDENTIAL_EXPIRY_MARGIN_MS;
     if (expiry === undefined || expiry - now >= needed) return credentials;
+    if (progress.abandoned !== undefined) throw progress.abandoned;
 
     // A token cannot outlive its credentials: ask for fresh ones (as the AWS signer
     // does), and keep the old ones if the refresh fails while they still work.
     let best = credentials;
     try {
       this.#stats.credentialResolutions++;
-      const refreshed = await resolveCredentials(this.#provider, true);
+      const refreshed = await resolveCredentials(provider, true);
       if ((credentialExpiry(refreshed) ?? Number.POSITIVE_INFINITY) > expiry) best = refreshed;
     } catch (error) {
       if (expiry <= now) throw error;

@@ -43,13 +43,26 @@ export interface IamAuthOptions {
   /**
    * AWS credentials or a credential provider. Default: the AWS SDK's node provider
    * chain (environment, SSO, shared files, web identity, ECS, EC2), honouring
-   * `awsProfile`, created once and reused.
+   * `awsProfile`, created once and reused (and created anew after it hung past
+   * `iamTimeout`). A provider function of yours cannot be re-created: after a
+   * timeout it is simply called again, so it must not keep handing out one call
+   * that never settles.
    */
   credentials?: CredentialsOption | undefined;
   /** Profile for the default provider chain and the region lookup. Default: `AWS_PROFILE`. */
   awsProfile?: string | undefined;
   /** Time source in ms since the epoch; for tests and simulations. Default: `Date.now`. */
   clock?: Clock | undefined;
+  /**
+   * Milliseconds one token attempt may take: loading the credentials (including a
+   * forced refresh of credentials about to expire) plus signing. Default 5000; 100 to
+   * 120000. A credential source that never answers (a metadata endpoint that accepts
+   * the connection and stays silent, a `credential_process` that never exits) then
+   * fails every waiting caller with `TIMEOUT` instead of hanging them, and the next
+   * attempt starts afresh. Real time, whatever `clock` says. Keep it below the
+   * pool's acquire timeout.
+   */
+  iamTimeout?: number | undefined;
 }
 
 /** Validated, defaulted and frozen {@link IamAuthOptions}. */
@@ -80,6 +93,8 @@ export interface ResolvedIamOptions {
   readonly awsProfile: string | undefined;
   /** The time source (default `Date.now`). */
   readonly clock: Clock;
+  /** Milliseconds one token attempt (credentials plus signing) may take. */
+  readonly iamTimeout: number;
   /** True when the caller injected a clock: tokens are then signed at clock time. */
   readonly customClock: boolean;
 }
@@ -91,6 +106,16 @@ export type OptionNames = Partial<Record<keyof IamAuthOptions, string>>;
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 870;
 /** The most RDS accepts for `X-Amz-Expires`. */
 export const MAX_TOKEN_EXPIRATION_SECONDS = 900;
+/**
+ * Default `iamTimeout`: long enough for a slow metadata endpoint or STS call, well
+ * inside the acquire timeouts of the pools (10 s and more) so that they see our
+ * error, not their own.
+ */
+export const DEFAULT_IAM_TIMEOUT_MS = 5_000;
+/** Below this, a healthy but distant credential source (SSO, STS) would time out. */
+const MIN_IAM_TIMEOUT_MS = 100;
+/** Above this, a hung source blocks logins for longer than any pool waits. */
+const MAX_IAM_TIMEOUT_MS = 120_000;
 
 const REGION_SHAPE = /^[a-z]{2,}(?:-[a-z0-9]+)+$/;
 
@@ -120,6 +145,7 @@ export function resolveIamOptions(
     options.iamTokenExpiration,
     name("iamTokenExpiration"),
   );
+  const iamTimeout = attemptTimeout(options.iamTimeout, name("iamTimeout"));
   const awsProfile = optionalString(options.awsProfile, name("awsProfile"));
   checkCredentials(options.credentials, name("credentials"));
   if (options.clock !== undefined && typeof options.clock !== "function") {
@@ -155,6 +181,7 @@ export function resolveIamOptions(
     credentials: options.credentials,
     awsProfile,
     clock: options.clock ?? systemClock,
+    iamTimeout,
     customClock: options.clock !== undefined,
   };
   // The credentials are the caller's secret key and session token: printing or
@@ -308,6 +335,23 @@ function tokenExpiration(value: unknown, option: string): number {
     throw new RdsIamError(
       "INVALID_OPTION",
       `${option} must be a number of seconds from 1 to ${MAX_TOKEN_EXPIRATION_SECONDS}; RDS rejects tokens older than 900 s (got ${describeValue(value)}). Omit it for the default of ${DEFAULT_TOKEN_EXPIRATION_SECONDS}.`,
+      { option },
+    );
+  }
+  return value;
+}
+
+function attemptTimeout(value: unknown, option: string): number {
+  if (value === undefined || value === null) return DEFAULT_IAM_TIMEOUT_MS;
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value < MIN_IAM_TIMEOUT_MS ||
+    value > MAX_IAM_TIMEOUT_MS
+  ) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} must be a whole number of milliseconds from ${MIN_IAM_TIMEOUT_MS} to ${MAX_IAM_TIMEOUT_MS}: how long loading credentials and signing one token may take (got ${describeValue(value)}). Omit it for the default of ${DEFAULT_IAM_TIMEOUT_MS}.`,
       { option },
     );
   }
