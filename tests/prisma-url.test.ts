@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import { loadConfigFromFile } from "@prisma/config";
-import { buildDatabaseUrl } from "@rds-iam/core";
+import { buildDatabaseUrl, rdsCaBundle, rdsCaBundleForRegion } from "@rds-iam/core";
 import { iamDatasourceUrl } from "@rds-iam/prisma";
 import mysql from "mysql2/promise";
 import pg from "pg";
@@ -242,7 +242,7 @@ describe("iamDatasourceUrl on MySQL / MariaDB", () => {
     expect(fixture.gateway.stats().rejected).toEqual({});
   });
 
-  it("mysql2 flavour names the RDS profile when no CA is given", async () => {
+  it("mysql2 flavour carries the region's RDS CAs inline, with a name check, when no CA is given", async () => {
     const url = await iamDatasourceUrl({
       engine: "mysql",
       host: fixture.iamHost,
@@ -250,7 +250,10 @@ describe("iamDatasourceUrl on MySQL / MariaDB", () => {
       credentials,
       flavor: "mysql2",
     });
-    expect(new URL(url).searchParams.get("ssl")).toBe("Amazon RDS");
+    const ssl = JSON.parse(new URL(url).searchParams.get("ssl") ?? "{}");
+    expect(ssl).toMatchObject({ rejectUnauthorized: true, verifyIdentity: true });
+    expect(ssl.ca).toEqual([...rdsCaBundleForRegion("us-east-1")]);
+    expect(ssl.ca.length).toBeLessThan(rdsCaBundle().length);
   });
 
   it("refuses the prisma flavour: Prisma's engine cannot send a cleartext password", async () => {

@@ -9,6 +9,7 @@ import {
   TokenCache,
 } from "@rds-iam/core";
 import { afterAll, describe, expect, it } from "vitest";
+import { tlsStream } from "../../packages/core/test/support";
 import {
   assertNoLeaks,
   type Captured,
@@ -172,7 +173,7 @@ describe("our objects never show a token or a secret", () => {
     await pg.config.password();
     const plugin = (mysql.config.authPlugins as Record<string, CallableFunction>)
       .mysql_clear_password as (context: unknown) => (data: Buffer) => Promise<string>;
-    await plugin({ connection: { stream: { encrypted: true } } })(Buffer.alloc(0));
+    await plugin({ connection: { stream: tlsStream([base.host]) } })(Buffer.alloc(0));
     await mariadb.auth.getToken();
     const url = await iamDatabaseUrl({ ...base, engine: "postgres", database: "db" });
     // The URL carries a token by design; it is the one thing that may.

@@ -1,5 +1,8 @@
-import type { Engine } from "./engine";
+import { describeValue, type Engine } from "./engine";
 import { RdsIamError } from "./errors";
+import { isHostOrIpLiteral } from "./host-syntax";
+import { rdsCaBundle } from "./tls";
+import { checkUrlParams } from "./url-params";
 
 /**
  * Which consumer a URL is written for; each reads TLS settings differently:
@@ -8,7 +11,7 @@ import { RdsIamError } from "./errors";
  *   `sslaccept=strict&sslcert=<CA file>` (PostgreSQL); MySQL uses `sslaccept` / `sslcert`.
  * - `node-postgres`: `pg` / `pg-connection-string`: `sslmode=verify-full&sslrootcert=<CA file>`.
  * - `mysql2`: mysql2's URL parser (`ConnectionConfig.parseUrl`, which JSON-parses query
- *   values): `ssl` as a profile name or JSON object, plus `enableCleartextPlugin=true`.
+ *   values): `ssl` as a JSON object (CA inline, `verifyIdentity`), plus `enableCleartextPlugin=true`.
  */
 export type DatabaseUrlFlavor = "prisma" | "node-postgres" | "mysql2";
 
@@ -52,11 +55,18 @@ export interface DatabaseUrlParams {
    */
   readonly caFile?: string | undefined;
   /**
-   * The `mysql2` flavour only: CA certificates (PEM) to embed in the `ssl` JSON.
-   * Default: mysql2's `"Amazon RDS"` profile, i.e. the RDS CA bundle.
+   * The `mysql2` flavour only: CA certificates (PEM) to embed in the `ssl` JSON, with
+   * `verifyIdentity` so that mysql2 checks the certificate's name too (its
+   * `"Amazon RDS"` profile checks the chain only: any RDS server would do).
+   * Default: the whole RDS CA bundle (`iamDatabaseUrl` passes the region's part of it).
    */
   readonly ca?: string | readonly string[] | undefined;
-  /** Extra query parameters, appended after the TLS ones (e.g. `schema`, `connection_limit`). */
+  /**
+   * Extra query parameters, appended after the TLS ones (e.g. `schema`,
+   * `connection_limit`). Keys that govern TLS (`ssl*`, ...), the target or the login
+   * (`host`, `port`, `user`, `password`, `socket`, ...) or packet logging (`debug`) are
+   * refused: consumers take the last value, so they would override ours.
+   */
   readonly params?: Readonly<Record<string, string>> | undefined;
 }
 
@@ -66,7 +76,13 @@ export interface DatabaseUrlParams {
  * setter leaves `&` and `%` raw and would break the token's signature, and
  * `URLSearchParams` would turn spaces in file paths into `+`.
  *
- * @throws RdsIamError `INVALID_OPTION` for an unknown flavour or TLS mode.
+ * The host must be a hostname or an IP literal, and `params` may not carry keys that
+ * govern TLS, the target or packet logging (see {@link DatabaseUrlParams.params}):
+ * either could send the token elsewhere or in cleartext.
+ *
+ * @throws RdsIamError `INVALID_OPTION` for an unknown flavour or TLS mode, a host that
+ * is not a hostname or IP literal, or a bad port; `CONFLICTING_OPTIONS` naming
+ * `params.<key>` for a refused parameter.
  */
 export function buildDatabaseUrl(params: DatabaseUrlParams): string {
   const tls = params.tls ?? "verify";
@@ -75,7 +91,16 @@ export function buildDatabaseUrl(params: DatabaseUrlParams): string {
       option: "tls",
     });
   }
-  const query = [...tlsParams(params, tls), ...Object.entries(params.params ?? {})];
+  checkUrlHost(params.host);
+  if (!Number.isInteger(params.port) || params.port < 1 || params.port > 65535) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `port must be a whole number from 1 to 65535 (got ${describeValue(params.port)}).`,
+      { option: "port" },
+    );
+  }
+  const extra = checkUrlParams(params.params);
+  const query = [...tlsParams(params, tls), ...Object.entries(extra)];
   const scheme = params.engine === "postgres" ? "postgresql" : "mysql";
   const auth = `${encodeURIComponent(params.user)}:${encodeURIComponent(params.token)}`;
   const database = params.database === undefined ? "" : encodeURIComponent(params.database);
@@ -145,11 +170,31 @@ function mysql2Tls(params: DatabaseUrlParams, tls: DatabaseUrlTls): [string, str
   if (tls === "disable") return [cleartext];
   if (tls === "no-verify")
     return [["ssl", JSON.stringify({ rejectUnauthorized: false })], cleartext];
-  if (params.ca === undefined) return [["ssl", "Amazon RDS"], cleartext];
-  return [["ssl", JSON.stringify({ ca: params.ca, rejectUnauthorized: true })], cleartext];
+  // mysql2 checks the name only with verifyIdentity (against the URL's host), and a
+  // profile name cannot carry that flag: the CA travels inline.
+  const ca = params.ca ?? rdsCaBundle();
+  return [
+    ["ssl", JSON.stringify({ ca, rejectUnauthorized: true, verifyIdentity: true })],
+    cleartext,
+  ];
+}
+
+/**
+ * Only a hostname or an IP literal: anything else (`db/app?sslmode=disable&x=`, a
+ * scheme, user info) would rewrite the URL around the token.
+ */
+function checkUrlHost(host: unknown): void {
+  if (!isHostOrIpLiteral(host)) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `host must be a hostname or an IP address, with no scheme, port, path or query (got ${describeValue(host)}). Give the port as the port option.`,
+      { option: "host" },
+    );
+  }
 }
 
 function urlHost(host: string): string {
-  // An IPv6 literal must be bracketed in a URL.
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  // An IPv6 literal must be bracketed in a URL; a zone id's "%" is encoded as "%25".
+  const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+  return bare.includes(":") ? `[${bare.replace("%", "%25")}]` : bare;
 }

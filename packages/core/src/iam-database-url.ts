@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from "node:path";
 import { writeCaFile } from "./ca-file";
 import { type IamConnectionOptions, splitIamOptions } from "./connection-options";
 import {
@@ -8,9 +9,11 @@ import {
 } from "./database-url";
 import { describeValue, type Engine, parseEngine } from "./engine";
 import { RdsIamError } from "./errors";
+import { isHostOrIpLiteral } from "./host-syntax";
 import { createIamAuth } from "./iam-auth";
 import type { OptionNames } from "./options";
-import { type ResolvedTls, rdsCaBundle, resolveTls } from "./tls";
+import { type ResolvedTls, rdsCaBundle, rdsCaBundleForRegion, resolveTls } from "./tls";
+import { checkUrlParams } from "./url-params";
 
 /** Options for {@link iamDatabaseUrl}: the IAM and TLS options plus what the URL names. */
 export interface IamDatabaseUrlOptions extends IamConnectionOptions {
@@ -21,12 +24,19 @@ export interface IamDatabaseUrlOptions extends IamConnectionOptions {
   /** Who reads the URL. Default `"prisma"` (Prisma's schema engine). */
   flavor?: DatabaseUrlFlavor | undefined;
   /**
-   * A PEM file with the CA certificates to trust, named in the URL as is.
-   * Default: the CA in use (the RDS CA bundle, or `ssl.ca`) written to a file under
-   * `os.tmpdir()/rds-iam/` (see {@link writeCaFile}). Ignored by the `mysql2` flavour.
+   * A PEM file with the CA certificates to trust, named in the URL by its absolute path.
+   * Default: the CA in use (the RDS CA bundle, or `ssl.ca`) written to a file in a
+   * directory only the current user can write, `os.tmpdir()/rds-iam-<uid>/` (see
+   * {@link writeCaFile}). Ignored by the `mysql2` flavour, whose URL carries the CA inline.
    */
   caFile?: string | undefined;
-  /** Extra query parameters appended to the URL (e.g. `{ schema: "app" }`). Default none. */
+  /**
+   * Extra query parameters appended to the URL (e.g. `{ schema: "app" }`). Default none.
+   * Keys that govern TLS (`sslmode`, `sslaccept`, `sslrootcert`, every `ssl*`, ...), the
+   * target or login (`host`, `port`, `user`, `password`, `socket`, ...) or packet logging
+   * (`debug`) are refused with `CONFLICTING_OPTIONS`: use `ssl`, `caFile` and the target
+   * options, where they are checked.
+   */
   params?: Readonly<Record<string, string>> | undefined;
 }
 
@@ -94,6 +104,8 @@ export async function iamDatabaseUrl(
     }
   }
 
+  const params = checkUrlParams(options.params);
+
   const { iam, driver } = splitIamOptions(options);
   const unknown = Object.keys(driver).filter(
     (key) => !(URL_KEYS as readonly string[]).includes(key),
@@ -107,6 +119,13 @@ export async function iamDatabaseUrl(
   }
   const auth = createIamAuth({ ...iam, engine } as Parameters<typeof createIamAuth>[0], names);
   try {
+    if (!isHostOrIpLiteral(auth.target.host)) {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `${names.host ?? "host"} must be a hostname or an IP address, with no scheme, port, path or query (got ${describeValue(auth.target.host)}).`,
+        { option: names.host ?? "host" },
+      );
+    }
     const tls = resolveTls({
       host: auth.target.host,
       iamHost: auth.target.iamHost,
@@ -115,9 +134,15 @@ export async function iamDatabaseUrl(
     });
     const mode = tlsMode(tls);
     const pems = mode === "verify" ? caPems(tls, options.ssl) : undefined;
+    // A relative path would be read from the consumer's working directory, not ours.
     const caFile =
-      options.caFile ??
-      (pems === undefined || flavor === "mysql2" ? undefined : await writeCaFile(pems.pems));
+      options.caFile !== undefined
+        ? isAbsolute(options.caFile)
+          ? options.caFile
+          : resolve(options.caFile)
+        : pems === undefined || flavor === "mysql2"
+          ? undefined
+          : await writeCaFile(pems.pems);
     const token = await auth.getToken();
     return buildDatabaseUrl({
       engine,
@@ -129,9 +154,15 @@ export async function iamDatabaseUrl(
       database: options.database,
       tls: mode,
       caFile,
-      // mysql2 reads its bundled RDS profile by name; a custom CA must travel inline.
-      ca: pems === undefined || pems.isRdsBundle ? undefined : pems.pems,
-      params: options.params,
+      // mysql2's URL carries its CA inline: the region's part of the RDS bundle keeps
+      // it small enough for an environment variable.
+      ca:
+        pems === undefined
+          ? undefined
+          : pems.isRdsBundle
+            ? rdsCaBundleForRegion(auth.target.region)
+            : pems.pems,
+      params,
     });
   } finally {
     // A one-shot provider: no background refresh may outlive the call.

@@ -1,6 +1,6 @@
 export { isAuthFailure } from "./auth-failure";
 export { authRejected, withAuthRetry, withCheckoutAuthRetry } from "./auth-retry";
-export { writeCaFile } from "./ca-file";
+export { defaultCaDirectory, writeCaFile } from "./ca-file";
 export { type Clock, systemClock } from "./clock";
 export {
   IAM_ONLY_OPTION_NAMES,
@@ -15,6 +15,7 @@ export {
   type DatabaseUrlParams,
   type DatabaseUrlTls,
 } from "./database-url";
+export { type PacketDebugDriver, refusePacketDebug } from "./debug-output";
 export { defaultPort, type Engine, parseEngine } from "./engine";
 export {
   isRdsIamError,
@@ -23,6 +24,7 @@ export {
   type RdsIamErrorDetails,
 } from "./errors";
 export { type GenerateAuthTokenParams, generateAuthToken } from "./generate-auth-token";
+export { isHostOrIpLiteral } from "./host-syntax";
 export {
   type CreateIamAuthOptions,
   createIamAuth,
@@ -40,6 +42,7 @@ export {
 } from "./mariadb-binding";
 export {
   type Mysql2AuthPlugin,
+  type Mysql2AuthPluginOptions,
   type Mysql2IamInput,
   type Mysql2PoolLike,
   mysql2AuthPlugins,
@@ -69,8 +72,10 @@ export { type RegionSource, regionFromEnvironment } from "./region";
 export {
   type ResolvedTls,
   rdsCaBundle,
+  rdsCaBundleForRegion,
   resolveTls,
   type SslOption,
   type TlsInputs,
 } from "./tls";
 export { type CachedToken, TokenCache, type TokenCacheOptions } from "./token-cache";
+export { checkUrlParams } from "./url-params";

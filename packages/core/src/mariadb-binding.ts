@@ -1,5 +1,6 @@
 import { withAuthRetry } from "./auth-retry";
 import { type IamConnectionOptions, splitIamOptions } from "./connection-options";
+import { refusePacketDebug } from "./debug-output";
 import { RdsIamError } from "./errors";
 import { createIamAuth, type IamAuth } from "./iam-auth";
 import type { OptionNames } from "./options";
@@ -39,6 +40,7 @@ export function createMariadbConnectionFactory<C>(
     );
   }
   const { iam, driver } = splitIamOptions(input);
+  refusePacketDebug(driver, "mariadb", input.iamAllowTokenInDebugOutput);
   const { password: _pw, ...rest } = driver as Record<string, unknown>;
   const auth = createIamAuth(
     { ...iam, engine: "mysql" } as Parameters<typeof createIamAuth>[0],

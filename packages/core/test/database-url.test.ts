@@ -1,9 +1,6 @@
 import { readFileSync } from "node:fs";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildDatabaseUrl, iamDatabaseUrl, writeCaFile } from "../src/index";
+import { buildDatabaseUrl, iamDatabaseUrl, rdsCaBundle } from "../src/index";
 import { decodeToken, SESSION_CREDENTIALS } from "./support";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
@@ -54,16 +51,19 @@ describe("buildDatabaseUrl", () => {
     const mysqlRds = new URL(
       buildDatabaseUrl({ engine: "mysql", flavor: "mysql2", ...common, port: 3306 }),
     );
-    expect(Object.fromEntries(mysqlRds.searchParams)).toEqual({
-      ssl: "Amazon RDS",
-      enableCleartextPlugin: "true",
-    });
+    // mysql2's "Amazon RDS" profile checks the chain only: the CA travels inline,
+    // with verifyIdentity.
+    expect(mysqlRds.searchParams.get("enableCleartextPlugin")).toBe("true");
+    const rdsSsl = JSON.parse(mysqlRds.searchParams.get("ssl") ?? "{}");
+    expect(rdsSsl).toMatchObject({ rejectUnauthorized: true, verifyIdentity: true });
+    expect(rdsSsl.ca).toHaveLength(rdsCaBundle().length);
     const mysqlCa = new URL(
       buildDatabaseUrl({ engine: "mysql", flavor: "mysql2", ...common, ca: "PEM\n", port: 3306 }),
     );
     expect(JSON.parse(mysqlCa.searchParams.get("ssl") ?? "")).toEqual({
       ca: "PEM\n",
       rejectUnauthorized: true,
+      verifyIdentity: true,
     });
     const extra = new URL(
       buildDatabaseUrl({
@@ -97,16 +97,6 @@ describe("buildDatabaseUrl", () => {
     expect(() => buildDatabaseUrl({ engine: "postgres", flavor: "mysql2", ...common })).toThrow(
       expect.objectContaining({ code: "CONFLICTING_OPTIONS", option: "flavor" }),
     );
-  });
-});
-
-describe("writeCaFile", () => {
-  it("writes once per content, to a name derived from the content", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "rds-iam-ca-"));
-    const a = await writeCaFile(["A\n", "B"], dir);
-    expect(readFileSync(a, "utf8")).toBe("A\nB\n");
-    expect(await writeCaFile(["A", "B\n"], dir)).toBe(a);
-    expect(await writeCaFile("C", dir)).not.toBe(a);
   });
 });
 

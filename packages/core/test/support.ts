@@ -46,3 +46,31 @@ export function fakeClock(start = Date.UTC(2026, 10, 24, 12, 0, 0)) {
     },
   });
 }
+
+/**
+ * What mysql2's stream looks like to an auth plugin once TLS is up: verified or not,
+ * resumed or not, with a certificate naming `names` (exact names only: enough to test
+ * our decisions, not Node's wildcard matching).
+ */
+export function tlsStream(
+  names: readonly string[],
+  { authorized = true, reused = false }: { authorized?: boolean; reused?: boolean } = {},
+) {
+  return {
+    encrypted: true,
+    authorized,
+    authorizationError: authorized ? null : "SELF_SIGNED_CERT_IN_CHAIN",
+    isSessionReused: () => reused,
+    getPeerX509Certificate: () =>
+      reused
+        ? undefined
+        : {
+            subjectAltName: names.map((name) => `DNS:${name}`).join(", "),
+            checkHost: (name: string) => (names.includes(name) ? name : undefined),
+          },
+    getPeerCertificate: () => ({
+      subject: { CN: names[0] ?? "" },
+      subjectaltname: names.map((name) => `DNS:${name}`).join(", "),
+    }),
+  };
+}

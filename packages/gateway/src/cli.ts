@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startGateway } from "./gateway";
 import type { GatewayCredential } from "./gateway-options";
+import { writePublicFile } from "./public-file";
 
 const HELP = `rds-iam-gateway: a local stand-in for an RDS endpoint with IAM authentication.
 
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       allowedUsers: values["allow-user"],
       allowPlaintext: values["allow-plaintext"] === true,
     });
-    if (values["ca-out"]) writeFileSync(values["ca-out"], gateway.caCertificate);
+    if (values["ca-out"]) writePublicFile(values["ca-out"], gateway.caCertificate);
     process.stdout.write(
       `rds-iam-gateway: ${engine} on ${gateway.host}:${gateway.port}, standing for ` +
         `${gateway.endpoint.hostname}:${gateway.endpoint.port} (${gateway.region}), relaying to ` +

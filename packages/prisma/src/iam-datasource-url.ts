@@ -15,7 +15,8 @@ export type IamDatasourceUrlOptions = IamDatabaseUrlOptions;
  *
  * Defaults: `flavor: "prisma"`, i.e. `sslmode=require&sslcert=<CA file>&sslaccept=strict`,
  * where the CA file is the RDS CA bundle (or your `ssl.ca`) written once to
- * `os.tmpdir()/rds-iam/` (`caFile` names your own file instead). The token is encoded
+ * `os.tmpdir()/rds-iam-<uid>/`, a directory only you can write (`caFile` names your
+ * own file instead). The token is encoded
  * with `encodeURIComponent`. `flavor: "node-postgres"` / `"mysql2"` write URLs those
  * drivers parse.
  *

@@ -2,6 +2,7 @@ import {
   type IamAuth,
   type Mysql2PoolLike,
   mysql2IamConfig,
+  refusePacketDebug,
   withMysql2AuthRetry,
 } from "@rds-iam/core";
 import { loadDriverModule } from "./load-driver";
@@ -30,6 +31,9 @@ export function mysqlIamOptions(
   const extra = (
     typeof options.extra === "object" && options.extra !== null ? options.extra : {}
   ) as Record<string, unknown>;
+  // TypeORM hands its own `debug` option to mysql2 as is, and `extra` on top.
+  refusePacketDebug({ debug: options.debug }, "mysql2", iam.iamAllowTokenInDebugOutput);
+  refusePacketDebug(extra, "mysql2", iam.iamAllowTokenInDebugOutput, "extra.");
   const userPlugins =
     typeof extra.authPlugins === "object" && extra.authPlugins !== null ? extra.authPlugins : {};
   const base = (options.driver ?? loadDriverModule("mysql2")) as {
@@ -48,6 +52,10 @@ export function mysqlIamOptions(
       driver,
       extra: {
         ...extra,
+        // mysql2 checks the certificate's name against `host` only: it must be the
+        // endpoint, with a stream factory dialling a tunnel or IP (see mysql2IamConfig).
+        host: config.host,
+        ...(config.stream === undefined ? {} : { stream: config.stream }),
         authPlugins: { ...userPlugins, ...(config.authPlugins as object) },
       },
     },

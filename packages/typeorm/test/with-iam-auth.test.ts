@@ -5,6 +5,7 @@ import pg from "pg";
 import { DataSource, type DataSourceOptions } from "typeorm";
 import { DataSource as DataSource03 } from "typeorm-03";
 import { afterEach, describe, expect, it } from "vitest";
+import { tlsStream } from "../../core/test/support";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -88,7 +89,7 @@ describe("withIamAuth: the options TypeORM gets", () => {
     // and a NUL byte; on a plaintext one it refuses to send it.
     const pluginFor = (encrypted: boolean) =>
       extra.authPlugins.mysql_clear_password?.({
-        connection: { stream: { encrypted } },
+        connection: { stream: encrypted ? tlsStream([HOST]) : { encrypted } },
       }) as () => Promise<Buffer | string>;
     const answer = String(await pluginFor(true)());
     expect(answer.endsWith("\0")).toBe(true);

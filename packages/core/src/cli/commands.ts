@@ -1,6 +1,7 @@
 import { DATABASE_URL_FLAVORS, type DatabaseUrlFlavor } from "../database-url";
 import { createIamAuth } from "../iam-auth";
 import { iamDatabaseUrl } from "../iam-database-url";
+import { checkUrlParams } from "../url-params";
 import { describeTarget } from "./describe";
 import {
   engineFromPort,
@@ -101,8 +102,14 @@ Example:
     for (const entry of (values.param as string[] | undefined) ?? []) {
       const at = entry.indexOf("=");
       if (at <= 0) throw new UsageError(`--param needs key=value (got ${JSON.stringify(entry)}).`);
-      params[entry.slice(0, at)] = entry.slice(at + 1);
+      Object.defineProperty(params, entry.slice(0, at), {
+        value: entry.slice(at + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
+    checkUrlParams(params, "--param", (key) => `--param ${key}`);
     const caFile = pick(values, "ca");
     const plaintext = values["allow-plaintext"] === true;
     if (plaintext && caFile !== undefined) {
