@@ -112,6 +112,20 @@ describe("rds-iam CLI: help and errors", () => {
     expect(mysqlPrisma.stderr).not.toContain("secret-key-value");
   });
 
+  it("url refuses a --param that would switch TLS off or redirect the token, before minting", async () => {
+    const keys = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret-key-value" };
+    const base = ["url", "--host", "mydb.abc123.us-east-1.rds.amazonaws.com", "--port", "5432"];
+    const [sslmode, host] = await Promise.all([
+      rdsIam([...base, "--user", "app", "--param", "sslmode=disable"], keys),
+      rdsIam([...base, "--user", "app", "--param", "host=attacker.example"], keys),
+    ]);
+    expect(sslmode).toMatchObject({ status: 1, stdout: "" });
+    expect(sslmode.stderr).toContain("--param sslmode governs TLS");
+    expect(sslmode.stderr).toContain("CONFLICTING_OPTIONS");
+    expect(host).toMatchObject({ status: 1, stdout: "" });
+    expect(host.stderr).toContain("--param host");
+  });
+
   it("inspect explains the signing target without printing secrets", async () => {
     const secret = randomBytes(30).toString("base64");
     const env = { AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: secret };
