@@ -47,6 +47,8 @@ describe("packet debug output is refused with IAM unless asked for by name", () 
     [{ debugCompress: true }, "debugCompress"],
     [{ logPackets: true }, "logPackets"],
     [{ logger: { network: console.log } }, "logger.network"],
+    // A function is the connector's logger for everything, packets included.
+    [{ logger: console.log }, "logger"],
   ])("mariadb connector: %j", (extra, option) => {
     expect(() => createMariadbConnectionFactory(mariadb, { ...TARGET, ...extra })).toThrow(
       expect.objectContaining({ code: "CONFLICTING_OPTIONS", option }),
@@ -56,6 +58,19 @@ describe("packet debug output is refused with IAM unless asked for by name", () 
   it("Prisma's MySQL adapter (mariadb connector underneath)", () => {
     expect(() => createIamAdapter({ engine: "mysql", ...TARGET, debug: true } as never)).toThrow(
       expect.objectContaining({ code: "CONFLICTING_OPTIONS", option: "debug" }),
+    );
+    expect(() =>
+      createIamAdapter({ engine: "mysql", ...TARGET, logger: console.log } as never),
+    ).toThrow(expect.objectContaining({ code: "CONFLICTING_OPTIONS", option: "logger" }));
+    // Query logs without packets stay possible.
+    expect(() =>
+      createIamAdapter({ engine: "mysql", ...TARGET, logger: { query: () => {} } } as never),
+    ).not.toThrow();
+  });
+
+  it("mysql2's uri, which would copy a nested URL's debug=true in, is refused", () => {
+    expect(() => mysql2IamConfig({ ...TARGET, uri: "mysql://x@y/?debug=true" })).toThrow(
+      expect.objectContaining({ code: "CONFLICTING_OPTIONS", option: "uri" }),
     );
   });
 

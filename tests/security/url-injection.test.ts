@@ -54,6 +54,8 @@ const ATTACKS: Readonly<Record<string, string>> = {
   socket: "/tmp/attacker.sock",
   socketPath: "/tmp/attacker.sock",
   debug: "true",
+  // mysql2 parses a nested URL and copies its parameters (debug=true among them) in.
+  uri: "mysql://x@y/?debug=true",
 };
 
 describe("URL parameters cannot switch TLS off or redirect the token", () => {
@@ -114,6 +116,9 @@ describe("the host cannot carry parameters", () => {
     `${HOST}:5432`,
     "a b.example",
     "attacker.example\r\nx",
+    // isIpAddress takes any zone id; one carrying URL syntax is refused here.
+    "::1%x]:1/?host=127.0.0.1&port=5432&sslmode=disable&a=[",
+    "fe80::1%eth0\r\nx",
   ];
   for (const host of hosts) {
     it(`refuses host ${JSON.stringify(host)}`, async () => {

@@ -1,9 +1,19 @@
 import { createHash, randomBytes } from "node:crypto";
 import { constants, type Stats } from "node:fs";
-import { chmod, lstat, mkdir, open, readFile, realpath, rename, unlink } from "node:fs/promises";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  realpath,
+  rename,
+  unlink,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { RdsIamError } from "./errors";
+import { basename, dirname, join, resolve } from "node:path";
+import { isRdsIamError, RdsIamError } from "./errors";
 
 /**
  * Writes CA certificates (PEM) to a file and returns its absolute path, for consumers
@@ -14,8 +24,10 @@ import { RdsIamError } from "./errors";
  * - the default directory is per user, `<os.tmpdir()>/rds-iam-<uid>/`, created with
  *   mode 0700 (`directory` overrides it);
  * - the directory must be a real directory (not a symlink), owned by the current user
- *   and writable by nobody else, or the call fails with `INSECURE_PATH`: a directory
- *   planted by another local user is refused, never used;
+ *   and writable by nobody else, under ancestors only we or root control, reached by
+ *   a path without symbolic links; a directory planted by another local user is never
+ *   used: in place of the default one this process makes one of its own with a random
+ *   name (`mkdtemp`), and a `directory` of the caller's fails with `INSECURE_PATH`;
  * - the file is named after a hash of its content, created exclusively under a random
  *   name and renamed into place (rename replaces a planted symlink rather than
  *   following it), and reused only if it is a regular file of ours, not writable by
@@ -29,12 +41,12 @@ import { RdsIamError } from "./errors";
  */
 export async function writeCaFile(
   pems: string | readonly string[],
-  directory: string = defaultCaDirectory(),
+  directory?: string,
 ): Promise<string> {
   const content = `${(typeof pems === "string" ? [pems] : pems).map((pem) => pem.trim()).join("\n")}\n`;
   const digest = createHash("sha256").update(content).digest("hex").slice(0, 16);
-  const dir = resolve(directory);
-  await ensurePrivateDirectory(dir);
+  const dir =
+    directory === undefined ? await defaultDirectory() : await privateDirectory(directory);
   const file = join(dir, `ca-${digest}.pem`);
   if (await isOurFileWith(file, content)) return file;
 
@@ -57,6 +69,40 @@ export async function writeCaFile(
     throw error;
   }
   return file;
+}
+
+let fallback: string | undefined;
+
+/**
+ * The per-user directory, or, when another local user planted something under its
+ * predictable name (which we could not remove from a sticky `/tmp`), a fresh
+ * directory of this process's own with a random name: refusing would let anyone stop
+ * every URL this user builds until the next reboot.
+ */
+async function defaultDirectory(): Promise<string> {
+  for (const candidate of [defaultCaDirectory(), fallback]) {
+    if (candidate === undefined) continue;
+    try {
+      return await privateDirectory(candidate);
+    } catch (error) {
+      if (!isRdsIamError(error) || error.code !== "INSECURE_PATH") throw error;
+    }
+  }
+  fallback = await mkdtemp(join(tmpdir(), `${basename(defaultCaDirectory())}-`));
+  return privateDirectory(fallback);
+}
+
+/**
+ * `dir`, checked (see {@link ensurePrivateDirectory}), as a path with no symbolic link
+ * in it: a link in the path (a `TMPDIR` through a link) could be re-pointed by its
+ * owner after the checks, and the file name is predictable from its content.
+ */
+async function privateDirectory(dir: string): Promise<string> {
+  const absolute = resolve(dir);
+  const parent = await realpath(dirname(absolute)).catch(() => undefined);
+  const real = parent === undefined ? absolute : join(parent, basename(absolute));
+  await ensurePrivateDirectory(real);
+  return real;
 }
 
 /** `<os.tmpdir()>/rds-iam-<uid>`: one directory per local user, never shared. */

@@ -1,6 +1,7 @@
-import { describeValue, type Engine } from "./engine";
+import { describeValue, type Engine, parseEngine } from "./engine";
 import { RdsIamError } from "./errors";
 import { isHostOrIpLiteral } from "./host-syntax";
+import { readOptions } from "./read-options";
 import { rdsCaBundle } from "./tls";
 import { checkUrlParams } from "./url-params";
 
@@ -84,7 +85,44 @@ export interface DatabaseUrlParams {
  * is not a hostname or IP literal, or a bad port; `CONFLICTING_OPTIONS` naming
  * `params.<key>` for a refused parameter.
  */
-export function buildDatabaseUrl(params: DatabaseUrlParams): string {
+export function buildDatabaseUrl(given: DatabaseUrlParams): string {
+  if (typeof given !== "object" || given === null) {
+    throw new RdsIamError("INVALID_OPTION", "buildDatabaseUrl takes an object of URL parts.", {
+      option: "params",
+    });
+  }
+  const params = readOptions(given, "params") as unknown as DatabaseUrlParams;
+  for (const key of ["user", "token"] as const) {
+    if (typeof params[key] !== "string") {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `${key} must be a string (got ${describeValue(params[key])}).`,
+        {
+          option: key,
+        },
+      );
+    }
+  }
+  for (const key of ["database", "caFile"] as const) {
+    if (params[key] !== undefined && typeof params[key] !== "string") {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `${key} must be a string when given (got ${describeValue(params[key])}).`,
+        { option: key },
+      );
+    }
+  }
+  const ca = params.ca;
+  if (
+    ca !== undefined &&
+    typeof ca !== "string" &&
+    !(Array.isArray(ca) && ca.every((pem) => typeof pem === "string"))
+  ) {
+    throw new RdsIamError("INVALID_OPTION", "ca must be a PEM string or a list of them.", {
+      option: "ca",
+    });
+  }
+  parseEngine(params.engine);
   const tls = params.tls ?? "verify";
   if (!["verify", "no-verify", "disable"].includes(tls)) {
     throw new RdsIamError("INVALID_OPTION", `tls must be "verify", "no-verify" or "disable".`, {

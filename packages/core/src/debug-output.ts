@@ -6,7 +6,8 @@ export type PacketDebugDriver = "mysql2" | "mariadb";
 /**
  * Refuses driver options that print or keep every packet, the token among them:
  * mysql2's `debug` (true or a list of packet names) and the mariadb connector's
- * `debug`, `debugCompress`, `logPackets` and `logger.network`. With IAM that is the
+ * `debug`, `debugCompress`, `logPackets`, `logger.network` and a `logger` function
+ * (which it uses for packets too). With IAM that is the
  * password on stdout, so it needs the explicit `iamAllowTokenInDebugOutput: true`.
  *
  * @param input The driver options as the user gave them.
@@ -30,6 +31,13 @@ export function refusePacketDebug(
     if (isOn(input[key])) throw refused(`${prefix}${key}`);
   }
   const logger = input.logger;
+  // The connector takes a function as logger for everything, packets included.
+  if (driver === "mariadb" && typeof logger === "function") {
+    throw refused(
+      `${prefix}logger`,
+      `For query logs without packets pass ${prefix}logger: { query, error, warning }.`,
+    );
+  }
   if (driver === "mariadb" && typeof logger === "object" && logger !== null) {
     if (isOn((logger as Record<string, unknown>).network)) {
       throw refused(`${prefix}logger.network`);
@@ -41,10 +49,10 @@ function isOn(value: unknown): boolean {
   return value !== undefined && value !== null && value !== false;
 }
 
-function refused(option: string): RdsIamError {
+function refused(option: string, hint = ""): RdsIamError {
   return new RdsIamError(
     "CONFLICTING_OPTIONS",
-    `${option} makes the driver print its packets, and with IAM authentication one of them carries the token (the password). Remove ${option}, or, to debug a local test only, also set iamAllowTokenInDebugOutput: true.`,
+    `${option} makes the driver print its packets, and with IAM authentication one of them carries the token (the password). Remove ${option}, or, to debug a local test only, also set iamAllowTokenInDebugOutput: true.${hint === "" ? "" : ` ${hint}`}`,
     { option },
   );
 }

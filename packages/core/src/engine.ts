@@ -27,7 +27,10 @@ const ENGINE_ALIASES: Readonly<Record<string, Engine>> = {
  * @throws RdsIamError `INVALID_OPTION` naming `engine`.
  */
 export function parseEngine(value: unknown, option = "engine"): Engine {
-  const engine = typeof value === "string" ? ENGINE_ALIASES[value.toLowerCase()] : undefined;
+  // Own keys only: "__proto__" or "constructor" must not find Object.prototype's.
+  const key = typeof value === "string" ? value.toLowerCase() : undefined;
+  const engine =
+    key !== undefined && Object.hasOwn(ENGINE_ALIASES, key) ? ENGINE_ALIASES[key] : undefined;
   if (engine === undefined) {
     throw new RdsIamError(
       typeof value === "undefined" ? "MISSING_OPTION" : "INVALID_OPTION",
@@ -45,6 +48,10 @@ export function describeValue(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean" || value === null)
     return String(value);
   if (value === undefined) return "nothing";
-  if (Array.isArray(value)) return "an array";
+  try {
+    if (Array.isArray(value)) return "an array";
+  } catch {
+    return "a revoked Proxy";
+  }
   return `a ${typeof value}`;
 }

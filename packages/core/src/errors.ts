@@ -25,7 +25,7 @@ export type RdsIamErrorCode =
   | "AUTH_REJECTED"
   /** The token provider was closed. */
   | "CLOSED"
-  /** Credentials or signing did not finish within `iamTimeout`; the next call starts afresh. */
+  /** Credentials or signing did not finish within `iamTimeout` (the attempt may still fill the cache for the next caller). */
   | "TIMEOUT"
   /** The server's TLS certificate is not verified or does not name the endpoint (`iamHost`). */
   | "TLS_VERIFICATION_FAILED"

@@ -56,7 +56,7 @@ export interface IamAuthStats {
   readonly cacheHits: number;
   /** Calls to the credential provider. */
   readonly credentialResolutions: number;
-  /** Mints that failed (credentials or signing), timeouts included. */
+  /** Mints that failed (credentials or signing) or were abandoned at 10 x `iamTimeout`; a caller's own timeout is not one. */
   readonly failures: number;
   /** Tokens dropped by `invalidate()`. */
   readonly invalidations: number;
@@ -87,6 +87,8 @@ export interface IamAuth {
   /**
    * Drops the cached token, e.g. after the database rejected it. With `token`, only
    * if that is still the cached one, so a late rejection cannot evict a fresh token.
+   * The next mint then asks the credential source for fresh credentials
+   * (`forceRefresh`: the key may have been revoked or rotated), at most every 5 s.
    */
   invalidate(token?: string): void;
   /** A snapshot of the counters since the provider was created. */
@@ -99,11 +101,24 @@ export interface IamAuth {
 const CREDENTIAL_EXPIRY_MARGIN_MS = 60_000;
 /** Re-mint in the background this long before a token's hand-out deadline. */
 const MAX_REFRESH_AHEAD_MS = 30_000;
+/**
+ * After a rejection, credentials are force-refreshed at most this often (clock ms): a
+ * burst of rejections of the same key costs one request to the credential source.
+ */
+const FORCED_REFRESH_INTERVAL_MS = 5_000;
 /** Background refresh failures back off from 1 s to 1 min (clock time), never a storm. */
 const MIN_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 60_000;
 /** setTimeout's limit. */
 const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A caller waits `iamTimeout` for a token; the attempt it waits on may go on this many
+ * times longer, so that a slow but working source (SSO, assume-role, a distant STS)
+ * still fills the cache for the next caller. Only then is it abandoned and the default
+ * chain re-created: a source that truly hangs delays recovery by this much at most.
+ */
+const ATTEMPT_LIMIT_FACTOR = 10;
 
 /** How far one mint got: what a timeout reports as hung. */
 interface MintProgress {
@@ -115,15 +130,16 @@ interface MintProgress {
 /**
  * Creates a token provider. Options are resolved once (errors surface here); the
  * credential provider is created once and reused (the default chain is created anew
- * after it hung past `iamTimeout`).
+ * after an attempt hung past 10 x `iamTimeout`).
  *
  * Cache semantics: single flight (concurrent callers share one mint; a failed mint
  * is not cached), refresh ahead (a used token is re-minted in the background before
  * it expires), lifetime = min(`iamTokenExpiration`, credential expiry - 60 s) from
  * the moment minting starts, key includes the credential identity, bounded size,
- * `unref`ed refresh timers, injectable clock. Each mint is bounded by `iamTimeout`
- * (a real-time timer that lives only while the mint is pending, see `withTimeout`):
- * on timeout every waiting caller gets `TIMEOUT`, and the next call starts afresh.
+ * `unref`ed refresh timers, injectable clock. A caller waits at most `iamTimeout`
+ * (real time, see `withTimeout`) and then gets `TIMEOUT`; the attempt goes on for
+ * others, up to 10 x `iamTimeout`, after which it is abandoned and the next call
+ * starts afresh.
  */
 export function createIamAuth(options: CreateIamAuthOptions, names?: OptionNames): IamAuth {
   const resolved = resolveIamOptions(options, names);
@@ -131,9 +147,36 @@ export function createIamAuth(options: CreateIamAuthOptions, names?: OptionNames
   return new TokenProvider(
     resolved,
     provider,
-    options.tokenCache ?? new TokenCache({ maxEntries: 16 }),
+    tokenCacheOption(options.tokenCache),
     names?.iamTimeout ?? "iamTimeout",
   );
+}
+
+/**
+ * A shared cache, checked now rather than at the first mint. Shape, not `instanceof`:
+ * the CJS and ESM copies of this package each have their own class.
+ */
+function tokenCacheOption(cache: unknown): TokenCache {
+  if (cache === undefined) return new TokenCache({ maxEntries: 16 });
+  const shape = cache as Partial<
+    Record<"get" | "set" | "delete" | "prune" | "maxEntries", unknown>
+  > | null;
+  if (
+    typeof shape !== "object" ||
+    shape === null ||
+    typeof shape.get !== "function" ||
+    typeof shape.set !== "function" ||
+    typeof shape.delete !== "function" ||
+    typeof shape.prune !== "function" ||
+    typeof shape.maxEntries !== "number"
+  ) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      "tokenCache must be a TokenCache (new TokenCache() from @rds-iam/core), shared between providers; omit it for one of the provider's own.",
+      { option: "tokenCache" },
+    );
+  }
+  return cache as TokenCache;
 }
 
 class TokenProvider implements IamAuth {
@@ -147,12 +190,17 @@ class TokenProvider implements IamAuth {
   readonly #keyPrefix: string;
   #currentKey: string | undefined;
   #inflight: Promise<CachedToken> | undefined;
+  /** How far the attempt in flight got, for the message of a caller's timeout. */
+  #progress: MintProgress | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** Whether the token was asked for since the last refresh timer fired. */
   #used = false;
   #nextBackgroundAttemptAt = Number.NEGATIVE_INFINITY;
   #backoffMs = MIN_BACKOFF_MS;
   #closed = false;
+  /** The next mint asks the credential source for fresh credentials (after a rejection). */
+  #forceRefreshNext = false;
+  #lastForcedRefreshAt = Number.NEGATIVE_INFINITY;
   #stats = {
     mints: 0,
     cacheHits: 0,
@@ -191,13 +239,13 @@ class TokenProvider implements IamAuth {
     if (this.#closed) return Promise.reject(closedError());
     const entry = this.#cached();
     if (entry !== undefined) return Promise.resolve(entry.token);
-    return this.#mintShared().then((minted) => minted.token);
+    return this.#awaitMint().then((minted) => minted.token);
   }
 
   getTokenWithExpiry(): Promise<TokenWithExpiry> {
     if (this.#closed) return Promise.reject(closedError());
     const entry = this.#cached();
-    const ready = entry === undefined ? this.#mintShared() : Promise.resolve(entry);
+    const ready = entry === undefined ? this.#awaitMint() : Promise.resolve(entry);
     return ready.then(({ token, expiresAt }) => ({ token, expiresAt }));
   }
 
@@ -214,7 +262,19 @@ class TokenProvider implements IamAuth {
 
   invalidate(token?: string): void {
     if (this.#currentKey === undefined) return;
-    if (this.#cache.delete(this.#currentKey, token)) this.#stats.invalidations++;
+    if (!this.#cache.delete(this.#currentKey, token)) return;
+    this.#stats.invalidations++;
+    // The database refused a token: its access key may have been revoked or rotated
+    // while the memoized credentials still look valid for hours. The next mint asks
+    // the source for fresh ones, once: concurrent callers share that mint, and
+    // rejections of the same key within a short while do not ask again.
+    const now = this.#options.clock();
+    if (
+      now - this.#lastForcedRefreshAt >= FORCED_REFRESH_INTERVAL_MS ||
+      now < this.#lastForcedRefreshAt
+    ) {
+      this.#forceRefreshNext = true;
+    }
   }
 
   stats(): IamAuthStats {
@@ -234,6 +294,19 @@ class TokenProvider implements IamAuth {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     const { iamHost, iamDefaultPort, user, region } = this.target;
     return `IamAuth { ${user}@${iamHost}:${iamDefaultPort} (${region}), mints: ${this.#stats.mints} }`;
+  }
+
+  /**
+   * The shared mint, as one caller waits for it: at most `iamTimeout`, then `TIMEOUT`.
+   * The attempt itself goes on (a slow source still fills the cache for the next
+   * caller) until it is abandoned at {@link ATTEMPT_LIMIT_FACTOR} times that.
+   */
+  #awaitMint(): Promise<CachedToken> {
+    const shared = this.#mintShared();
+    const progress = this.#progress;
+    return withTimeout(shared, this.#options.iamTimeout, () =>
+      this.#timeoutError(progress?.phase ?? "credentials", "caller"),
+    );
   }
 
   #mintShared(): Promise<CachedToken> {
@@ -267,16 +340,20 @@ class TokenProvider implements IamAuth {
     // replaced, its late steps must not touch the new one.
     const provider = this.#provider;
     const progress: MintProgress = { phase: "credentials", abandoned: undefined };
+    this.#progress = progress;
     try {
       // Only the attempt that beats the deadline gets here; a late one is dropped by
       // withTimeout and never reaches the cache, the stats or the refresh timer.
       const { credentials, token } = await withTimeout(
         this.#attempt(provider, startedAt, progress),
-        options.iamTimeout,
+        options.iamTimeout * ATTEMPT_LIMIT_FACTOR,
         () => {
-          progress.abandoned = this.#timeoutError(progress.phase);
+          progress.abandoned = this.#timeoutError(progress.phase, "attempt");
           return progress.abandoned;
         },
+        // Callers wait with timers of their own; this one must not keep a process
+        // alive for minutes after they all gave up (or after close()).
+        { unref: true },
       );
       const expiry = credentialExpiry(credentials);
       const lifetime = Math.min(
@@ -326,25 +403,30 @@ class TokenProvider implements IamAuth {
     return { credentials, token };
   }
 
-  #timeoutError(phase: MintProgress["phase"]): RdsIamError {
+  #timeoutError(phase: MintProgress["phase"], who: "caller" | "attempt"): RdsIamError {
     const options = this.#options;
     const ms = options.iamTimeout;
+    const limit = ms * ATTEMPT_LIMIT_FACTOR;
+    const after =
+      who === "caller"
+        ? `It goes on in the background for up to ${limit} ms, so a later connection may get its token.`
+        : `It was abandoned after ${limit} ms; the next attempt starts afresh.`;
     const target = `${options.user}@${options.iamHost}:${options.iamDefaultPort}`;
     const option = this.#timeoutOption;
     if (phase === "signing") {
       return new RdsIamError(
         "TIMEOUT",
-        `Signing the IAM token for ${target} did not finish within ${option} (${ms} ms). The next attempt starts afresh.`,
+        `Signing the IAM token for ${target} did not finish within ${option} (${who === "caller" ? ms : limit} ms). ${after}`,
         { option },
       );
     }
     const source =
       typeof options.credentials === "function"
-        ? "The credentials provider function you passed did not answer; it is called again on the next attempt, so it must not keep returning the same call that never settles."
-        : "The AWS credential source did not answer; the next attempt asks it anew. Check the one in use: environment variables, the profile (awsProfile / AWS_PROFILE: shared config and credentials files, SSO, role assumption), web identity, the ECS container or EC2 instance metadata endpoint, or a credential_process that does not exit.";
+        ? "The credentials provider function you passed did not answer; once abandoned it is called again, so it must not keep returning the same call that never settles."
+        : "The AWS credential source did not answer; once abandoned it is asked anew. Check the one in use: environment variables, the profile (awsProfile / AWS_PROFILE: shared config and credentials files, SSO, role assumption), web identity, the ECS container or EC2 instance metadata endpoint, or a credential_process that does not exit.";
     return new RdsIamError(
       "TIMEOUT",
-      `Loading AWS credentials for ${target} did not finish within ${option} (${ms} ms). ${source} Raise ${option} only if the source is merely slow.`,
+      `Loading AWS credentials for ${target} did not finish within ${option} (${who === "caller" ? ms : limit} ms). ${after} ${source} Raise ${option} if the source is merely slow.`,
       { option },
     );
   }
@@ -355,7 +437,22 @@ class TokenProvider implements IamAuth {
     progress: MintProgress,
   ): Promise<AwsCredentialIdentity> {
     this.#stats.credentialResolutions++;
-    const credentials = await resolveCredentials(provider, false);
+    const force = this.#forceRefreshNext;
+    if (force) {
+      this.#forceRefreshNext = false;
+      this.#lastForcedRefreshAt = now;
+    }
+    // A source that cannot refresh now still has the memoized credentials to offer
+    // (unless this attempt was abandoned meanwhile: then it asks nothing more).
+    const credentials = force
+      ? await resolveCredentials(provider, true).catch((error: unknown) => {
+          if (progress.abandoned !== undefined) throw progress.abandoned;
+          this.#stats.credentialResolutions++;
+          return resolveCredentials(provider, false).catch(() => {
+            throw error;
+          });
+        })
+      : await resolveCredentials(provider, false);
     const expiry = credentialExpiry(credentials);
     const needed = this.#options.iamTokenExpiration * 1000 + CREDENTIAL_EXPIRY_MARGIN_MS;
     if (expiry === undefined || expiry - now >= needed) return credentials;

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { writeCaFile } from "./ca-file";
-import { type IamConnectionOptions, splitIamOptions } from "./connection-options";
+import { bindingInput, type IamConnectionOptions, splitIamOptions } from "./connection-options";
 import {
   buildDatabaseUrl,
   DATABASE_URL_FLAVORS,
@@ -55,14 +55,10 @@ const URL_KEYS = ["database", "flavor", "caFile", "params"] as const;
  * @throws RdsIamError for bad options (naming them), and the token provider's errors.
  */
 export async function iamDatabaseUrl(
-  options: IamDatabaseUrlOptions,
+  given: IamDatabaseUrlOptions,
   names: OptionNames = {},
 ): Promise<string> {
-  if (typeof options !== "object" || options === null) {
-    throw new RdsIamError("INVALID_OPTION", "URL options must be an object.", {
-      option: "options",
-    });
-  }
+  const options = bindingInput(given, "iamDatabaseUrl");
   const engine = parseEngine(options.engine, names.engine ?? "engine");
   const flavor = options.flavor ?? "prisma";
   if (!DATABASE_URL_FLAVORS.includes(flavor)) {

@@ -2,7 +2,9 @@ export { isAuthFailure } from "./auth-failure";
 export { authRejected, withAuthRetry, withCheckoutAuthRetry } from "./auth-retry";
 export { defaultCaDirectory, writeCaFile } from "./ca-file";
 export { type Clock, systemClock } from "./clock";
+export { closestName } from "./closest-name";
 export {
+  bindingInput,
   IAM_ONLY_OPTION_NAMES,
   type IamConnectionOptions,
   splitIamOptions,
@@ -24,7 +26,7 @@ export {
   type RdsIamErrorDetails,
 } from "./errors";
 export { type GenerateAuthTokenParams, generateAuthToken } from "./generate-auth-token";
-export { isHostOrIpLiteral } from "./host-syntax";
+export { hostMistake, isHostOrIpLiteral } from "./host-syntax";
 export {
   type CreateIamAuthOptions,
   createIamAuth,
@@ -68,6 +70,7 @@ export {
   withPgAuthRetry,
 } from "./pg-binding";
 export { parseRdsHostname, type RdsEndpointKind, type RdsHostname } from "./rds-hostname";
+export { isArraySafe, readOptions } from "./read-options";
 export { type RegionSource, regionFromEnvironment } from "./region";
 export {
   type ResolvedTls,

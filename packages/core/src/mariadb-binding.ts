@@ -1,5 +1,5 @@
 import { withAuthRetry } from "./auth-retry";
-import { type IamConnectionOptions, splitIamOptions } from "./connection-options";
+import { bindingInput, type IamConnectionOptions, splitIamOptions } from "./connection-options";
 import { refusePacketDebug } from "./debug-output";
 import { RdsIamError } from "./errors";
 import { createIamAuth, type IamAuth } from "./iam-auth";
@@ -27,9 +27,10 @@ export type MariadbIamInput = IamConnectionOptions & {
  */
 export function createMariadbConnectionFactory<C>(
   mariadb: MariadbModuleLike<C>,
-  input: MariadbIamInput,
+  given: MariadbIamInput,
   names: OptionNames = {},
 ): { connect: () => Promise<C>; auth: IamAuth; config: Readonly<Record<string, unknown>> } {
+  const input = bindingInput(given, "createMariadbConnectionFactory");
   if (input.password !== undefined && input.password !== null) {
     throw new RdsIamError(
       "CONFLICTING_OPTIONS",

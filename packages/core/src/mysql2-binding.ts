@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { withCheckoutAuthRetry } from "./auth-retry";
-import { type IamConnectionOptions, splitIamOptions } from "./connection-options";
+import { bindingInput, type IamConnectionOptions, splitIamOptions } from "./connection-options";
 import { refusePacketDebug } from "./debug-output";
 import { isRdsIamError, RdsIamError } from "./errors";
 import { createIamAuth, type IamAuth } from "./iam-auth";
@@ -93,9 +93,10 @@ export type Mysql2IamInput = IamConnectionOptions & {
  * plugin that sends a current token on every new connection.
  */
 export function mysql2IamConfig(
-  input: Mysql2IamInput,
+  given: Mysql2IamInput,
   names: OptionNames = {},
 ): { config: Record<string, unknown>; auth: IamAuth } {
+  const input = bindingInput(given, "mysql2IamConfig");
   if (input.password !== undefined && input.password !== null) {
     throw new RdsIamError(
       "CONFLICTING_OPTIONS",
@@ -108,6 +109,13 @@ export function mysql2IamConfig(
   const { iam, driver } = splitIamOptions(input);
   refusePacketDebug(driver, "mysql2", input.iamAllowTokenInDebugOutput);
   refuseUncheckableTls(input.ssl);
+  if (input.uri !== undefined && input.uri !== null) {
+    throw new RdsIamError(
+      "CONFLICTING_OPTIONS",
+      "uri cannot be combined with IAM authentication: mysql2 copies the URL's host, user, password and any parameter (debug, ssl, ...) over the options. Pass host, port, user and database as separate options instead.",
+      { option: "uri" },
+    );
+  }
   const { password: _pw, authPlugins, ...rest } = driver as Record<string, unknown>;
   const auth = createIamAuth(
     { ...iam, engine: "mysql" } as Parameters<typeof createIamAuth>[0],

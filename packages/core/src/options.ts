@@ -1,9 +1,12 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { type Clock, systemClock } from "./clock";
+import { closestName } from "./closest-name";
 import { defaultPort, describeValue, type Engine, parseEngine } from "./engine";
 import { RdsIamError } from "./errors";
+import { hostMistake, isHostOrIpLiteral } from "./host-syntax";
 import { isIpAddress } from "./ip-address";
 import { parseRdsHostname, type RdsHostname } from "./rds-hostname";
+import { readOptions } from "./read-options";
 import { type RegionSource, regionFromEnvironment } from "./region";
 
 /** Static credentials, or a provider that resolves them (and may refresh them). */
@@ -43,10 +46,10 @@ export interface IamAuthOptions {
   /**
    * AWS credentials or a credential provider. Default: the AWS SDK's node provider
    * chain (environment, SSO, shared files, web identity, ECS, EC2), honouring
-   * `awsProfile`, created once and reused (and created anew after it hung past
-   * `iamTimeout`). A provider function of yours cannot be re-created: after a
-   * timeout it is simply called again, so it must not keep handing out one call
-   * that never settles.
+   * `awsProfile`, created once and reused (and created anew after an attempt hung past
+   * 10 x `iamTimeout`). A provider function of yours cannot be re-created: after an
+   * abandoned attempt it is simply called again, so it must not keep handing out one
+   * call that never settles.
    */
   credentials?: CredentialsOption | undefined;
   /** Profile for the default provider chain and the region lookup. Default: `AWS_PROFILE`. */
@@ -54,13 +57,14 @@ export interface IamAuthOptions {
   /** Time source in ms since the epoch; for tests and simulations. Default: `Date.now`. */
   clock?: Clock | undefined;
   /**
-   * Milliseconds one token attempt may take: loading the credentials (including a
-   * forced refresh of credentials about to expire) plus signing. Default 5000; 100 to
-   * 120000. A credential source that never answers (a metadata endpoint that accepts
-   * the connection and stays silent, a `credential_process` that never exits) then
-   * fails every waiting caller with `TIMEOUT` instead of hanging them, and the next
-   * attempt starts afresh. Real time, whatever `clock` says. Keep it below the
-   * pool's acquire timeout.
+   * Milliseconds a caller waits for a token attempt: loading the credentials
+   * (including a forced refresh of credentials about to expire) plus signing. Default
+   * 5000; 100 to 120000. A credential source that does not answer in time (a metadata
+   * endpoint that accepts the connection and stays silent, a `credential_process` that
+   * never exits) fails the caller with `TIMEOUT` instead of hanging it. The attempt
+   * goes on, so a slow source still fills the cache for later callers, and is
+   * abandoned at 10 x `iamTimeout`, when the next attempt starts afresh. Real time,
+   * whatever `clock` says. Keep it below the pool's acquire timeout.
    */
   iamTimeout?: number | undefined;
 }
@@ -126,18 +130,27 @@ const REGION_SHAPE = /^[a-z]{2,}(?:-[a-z0-9]+)+$/;
  * @throws RdsIamError naming the option and the fix; never echoing a secret.
  */
 export function resolveIamOptions(
-  options: IamAuthOptions,
+  input: IamAuthOptions,
   names: OptionNames = {},
 ): ResolvedIamOptions {
   const name = (key: keyof IamAuthOptions): string => names[key] ?? key;
-  if (typeof options !== "object" || options === null) {
+  if (typeof input !== "object" || input === null) {
     throw new RdsIamError("INVALID_OPTION", "IAM options must be an object.", {
       option: "options",
     });
   }
+  const options = readOptions(input) as unknown as IamAuthOptions;
+  refuseUnknownKeys(options, names);
 
   const engine = parseEngine(options.engine, name("engine"));
   const host = requireString(options.host, name("host"), "the database hostname");
+  if (!isHostOrIpLiteral(host)) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${name("host")} ${describeValue(host)} is not a hostname: ${hostMistake(host)}.`,
+      { option: name("host") },
+    );
+  }
   const user = requireString(options.user, name("user"), "the database user name");
   const port = optionalPort(options.port, name("port")) ?? defaultPort(engine);
   const iamDefaultPort = optionalPort(options.iamDefaultPort, name("iamDefaultPort")) ?? port;
@@ -147,16 +160,8 @@ export function resolveIamOptions(
   );
   const iamTimeout = attemptTimeout(options.iamTimeout, name("iamTimeout"));
   const awsProfile = optionalString(options.awsProfile, name("awsProfile"));
-  checkCredentials(options.credentials, name("credentials"));
-  if (options.clock !== undefined && typeof options.clock !== "function") {
-    throw new RdsIamError(
-      "INVALID_OPTION",
-      `${name("clock")} must be a function returning ms since the epoch.`,
-      {
-        option: name("clock"),
-      },
-    );
-  }
+  const credentials = checkCredentials(options.credentials, name("credentials"));
+  checkClock(options.clock, name("clock"));
 
   const { iamHost, endpoint } = signingHost(host, options.iamHost, name("host"), name("iamHost"));
   const { region, regionSource } = resolveRegion(
@@ -178,7 +183,7 @@ export function resolveIamOptions(
     regionSource,
     endpoint,
     iamTokenExpiration,
-    credentials: options.credentials,
+    credentials,
     awsProfile,
     clock: options.clock ?? systemClock,
     iamTimeout,
@@ -218,6 +223,13 @@ function signingHost(
 ): { iamHost: string; endpoint: RdsHostname | undefined } {
   const explicit = optionalString(iamHostOption, iamHostName);
   if (explicit !== undefined) {
+    if (!isHostOrIpLiteral(explicit)) {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `${iamHostName} ${describeValue(explicit)} is not a hostname: ${hostMistake(explicit)}.`,
+        { option: iamHostName },
+      );
+    }
     if (isIpAddress(explicit)) {
       throw new RdsIamError(
         "INVALID_OPTION",
@@ -358,22 +370,92 @@ function attemptTimeout(value: unknown, option: string): number {
   return value;
 }
 
-function checkCredentials(value: unknown, option: string): void {
-  if (value === undefined || typeof value === "function") return;
-  const identity = value as Partial<AwsCredentialIdentity> | null;
+function checkCredentials(value: unknown, option: string): CredentialsOption | undefined {
+  if (value === undefined || typeof value === "function") return value as CredentialsOption;
+  // Read once: a getter could answer differently at signing time, or throw there.
+  const identity =
+    typeof value === "object" && value !== null
+      ? (readOptions(value, option) as Partial<AwsCredentialIdentity>)
+      : undefined;
   if (
-    typeof identity !== "object" ||
-    identity === null ||
+    identity === undefined ||
     typeof identity.accessKeyId !== "string" ||
     identity.accessKeyId === "" ||
     typeof identity.secretAccessKey !== "string" ||
-    identity.secretAccessKey === ""
+    identity.secretAccessKey === "" ||
+    (identity.sessionToken !== undefined && typeof identity.sessionToken !== "string")
   ) {
     // Never describe the value itself: it may hold a secret key.
     throw new RdsIamError(
       "INVALID_OPTION",
       `${option} must be { accessKeyId, secretAccessKey, sessionToken? } or a credential provider function (e.g. fromNodeProviderChain()).`,
       { option },
+    );
+  }
+  return identity as AwsCredentialIdentity;
+}
+
+/** The clock must be a function that answers a finite number of ms, now and not at first use. */
+function checkClock(clock: unknown, option: string): void {
+  if (clock === undefined) return;
+  let now: unknown;
+  try {
+    now = typeof clock === "function" ? (clock as () => unknown)() : undefined;
+  } catch (error) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} threw when called; it must return ms since the epoch.`,
+      {
+        option,
+        cause: error,
+      },
+    );
+  }
+  if (typeof clock !== "function" || typeof now !== "number" || !Number.isFinite(now)) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${option} must be a function returning ms since the epoch (e.g. () => Date.now()); got ${typeof clock === "function" ? `a function returning ${describeValue(now)}` : describeValue(clock)}.`,
+      { option },
+    );
+  }
+}
+
+/**
+ * Keys `resolveIamOptions` reads, and the binding keys that travel with them (every
+ * binding splits its input with `splitIamOptions` first, so these reach here too).
+ */
+const KNOWN_KEYS: readonly string[] = [
+  "engine",
+  "host",
+  "port",
+  "user",
+  "iamHost",
+  "iamDefaultPort",
+  "iamRegion",
+  "iamTokenExpiration",
+  "iamTimeout",
+  "credentials",
+  "awsProfile",
+  "clock",
+  "tokenCache",
+  "ssl",
+  "iamAllowPlaintext",
+  "iamAllowTokenInDebugOutput",
+];
+
+/** A misspelt option would be ignored and its default used: refuse it, naming the likely one. */
+function refuseUnknownKeys(options: object, names: OptionNames): void {
+  for (const key of Object.keys(options)) {
+    if (KNOWN_KEYS.includes(key)) continue;
+    const guess = closestName(key, KNOWN_KEYS);
+    const spelled =
+      guess === undefined
+        ? undefined
+        : ((names as Record<string, string | undefined>)[guess] ?? guess);
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `Unknown IAM option ${describeValue(key)}${spelled === undefined ? "" : ` (did you mean ${spelled}?)`}. Known: ${KNOWN_KEYS.join(", ")}.`,
+      { option: key },
     );
   }
 }

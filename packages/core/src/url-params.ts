@@ -1,5 +1,6 @@
 import { describeValue } from "./engine";
 import { RdsIamError } from "./errors";
+import { isArraySafe, readOptions } from "./read-options";
 
 /** A query parameter's name: plain characters only, so it cannot smuggle `&` or `=`. */
 const KEY_SHAPE = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -40,9 +41,12 @@ const TARGET_KEYS = new Set([
   "password1",
   "password2",
   "password3",
+  "passwordsha1",
   "passfile",
   "socket",
   "socketpath",
+  // mysql2 parses a nested URL and copies its parameters (debug, ssl, ...) in.
+  "uri",
   "localaddress",
   "stream",
   "authplugins",
@@ -69,7 +73,7 @@ export function checkUrlParams(
   nameOf: (key: string) => string = (key) => `${option}.${key}`,
 ): Record<string, string> {
   if (params === undefined || params === null) return {};
-  if (typeof params !== "object" || Array.isArray(params)) {
+  if (typeof params !== "object" || isArraySafe(params)) {
     throw new RdsIamError(
       "INVALID_OPTION",
       `${option} must be an object of string values, e.g. { schema: "app" } (got ${describeValue(params)}).`,
@@ -77,7 +81,7 @@ export function checkUrlParams(
     );
   }
   const checked: Record<string, string> = {};
-  for (const [key, value] of Object.entries(params)) {
+  for (const [key, value] of Object.entries(readOptions(params, option))) {
     const named = nameOf(key);
     if (!KEY_SHAPE.test(key)) {
       throw new RdsIamError(

@@ -11,16 +11,23 @@
  * says. It exists only while `work` is pending and is cleared as soon as either side
  * wins, so it never outlives the wait it bounds.
  *
- * It is deliberately not `unref`ed. Someone is awaiting `work`; if nothing else held
+ * By default it is not `unref`ed (`options.unref` asks for that where nobody waits on
+ * the result itself). Someone is awaiting `work`; if nothing else held
  * the event loop (a provider awaiting a promise that never settles), an unref'd
  * timer would let the process exit with that caller's `await` never answered. A
  * ref'd timer instead keeps the process for at most `ms` and turns the hang into an
  * error the caller can see. Work that holds a socket or a child keeps the process
  * alive anyway; the timer adds nothing to that.
  */
-export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+export function withTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  options: { unref?: boolean } = {},
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(onTimeout()), ms);
+    if (options.unref === true) timer.unref();
     work.then(
       (value) => {
         clearTimeout(timer);

@@ -36,9 +36,9 @@ describe("resolveTls", () => {
     const own = { ca: "PEM", rejectUnauthorized: true, servername: "own.example" };
     expect(resolveTls({ host: HOST, iamHost: HOST, ssl: own })).toMatchObject(own);
     const checks = { ca: "PEM", checkServerIdentity: () => undefined };
-    expect(resolveTls({ host: HOST, iamHost: HOST, ssl: checks })).toBe(checks);
+    expect(resolveTls({ host: HOST, iamHost: HOST, ssl: checks })).toEqual(checks);
     const optOut = { rejectUnauthorized: false };
-    expect(resolveTls({ host: HOST, iamHost: HOST, ssl: optOut })).toBe(optOut);
+    expect(resolveTls({ host: HOST, iamHost: HOST, ssl: optOut })).toEqual(optOut);
   });
 
   it("adds a name check against iamHost to a user's TLS object (a tunnel's IP is not the name)", () => {

@@ -4,12 +4,13 @@ import {
   lstatSync,
   mkdirSync,
   readFileSync,
+  realpathSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { defaultCaDirectory, iamDatabaseUrl, writeCaFile } from "../src/index";
 import { SESSION_CREDENTIALS } from "./support";
@@ -133,28 +134,48 @@ describe("writeCaFile", () => {
     expect(lstatSync(file).uid).toBe(process.getuid?.());
   });
 
-  it("the attack on the old path: a planted <tmpdir>/rds-iam no longer receives the URL's CA", async () => {
+  it("the attack on the old path: a planted <tmpdir>/rds-iam, or rds-iam-<uid>, receives nothing", async () => {
     const previous = process.env.TMPDIR;
     process.env.TMPDIR = sandbox;
     try {
       // The attacker prepares the shared directory the old code wrote to, and the
-      // per-user one this code uses.
-      for (const name of ["rds-iam", `rds-iam-${process.getuid?.()}`]) {
-        mkdirSync(join(sandbox, name));
-        chmodSync(join(sandbox, name), 0o777);
-        chownSync(join(sandbox, name), OTHER_UID, OTHER_UID);
+      // per-user one this code uses (whose name is predictable).
+      const planted = ["rds-iam", `rds-iam-${process.getuid?.()}`].map((name) =>
+        join(sandbox, name),
+      );
+      for (const dir of planted) {
+        mkdirSync(dir);
+        chmodSync(dir, 0o777);
+        chownSync(dir, OTHER_UID, OTHER_UID);
       }
-      await expect(
-        iamDatabaseUrl({
-          engine: "postgres",
-          host: HOST,
-          user: "app",
-          credentials: SESSION_CREDENTIALS,
-        }),
-      ).rejects.toMatchObject({ code: "INSECURE_PATH" });
+      const url = await iamDatabaseUrl({
+        engine: "postgres",
+        host: HOST,
+        user: "app",
+        credentials: SESSION_CREDENTIALS,
+      });
+      // Not refused (that would let anyone stop this user's URLs until a reboot), and
+      // not in a planted directory: in a fresh one of this process's own, mode 0700.
+      const caFile = new URL(url).searchParams.get("sslcert") ?? "";
+      for (const dir of planted) expect(caFile.startsWith(`${dir}/`)).toBe(false);
+      expect(caFile.startsWith(join(sandbox, `rds-iam-${process.getuid?.()}-`))).toBe(true);
+      const dir = lstatSync(dirname(caFile));
+      expect(dir.uid).toBe(process.getuid?.());
+      expect(dir.mode & 0o777).toBe(0o700);
+      expect(readFileSync(caFile, "utf8")).toContain("BEGIN CERTIFICATE");
     } finally {
       if (previous === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = previous;
     }
+  });
+
+  it("a directory reached through a symbolic link is used by its real path", async () => {
+    const real = join(sandbox, "real");
+    mkdirSync(real, { mode: 0o700 });
+    const link = join(sandbox, "link");
+    symlinkSync(real, link);
+    // The link's owner could re-point it after the checks: the path returned has none.
+    const file = await writeCaFile("PEM", join(link, "ca"));
+    expect(file.startsWith(`${join(realpathSync(sandbox), "real", "ca")}/`)).toBe(true);
   });
 });

@@ -224,9 +224,11 @@ describe("resolveIamOptions", () => {
     );
   });
 
-  it("keeps credentials it was given", () => {
-    expect(resolveIamOptions({ ...base, credentials: STATIC_CREDENTIALS }).credentials).toBe(
+  it("keeps credentials it was given (a snapshot of static ones, a provider as is)", () => {
+    expect(resolveIamOptions({ ...base, credentials: STATIC_CREDENTIALS }).credentials).toEqual(
       STATIC_CREDENTIALS,
     );
+    const provider = async () => STATIC_CREDENTIALS;
+    expect(resolveIamOptions({ ...base, credentials: provider }).credentials).toBe(provider);
   });
 });

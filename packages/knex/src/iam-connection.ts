@@ -1,4 +1,5 @@
 import {
+  bindingInput,
   type Engine,
   type IamAuthOptions,
   type IamAuthStats,
@@ -63,9 +64,10 @@ const LOOKUP_INTERVAL_MS = 5_000;
  * @throws RdsIamError naming the option and the fix.
  */
 export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnection {
-  const engine = validateOptions(input);
-  // A snapshot: the driver binding is built at the first call, from what was validated.
-  const options: IamKnexConnectionOptions = { ...input };
+  // A snapshot, read once: the driver binding is built at the first call, from what
+  // was validated now.
+  const options = bindingInput(input, "iamConnection()");
+  const engine = validateOptions(options);
   const clock = options.clock ?? systemClock;
   let binding: DriverBinding | undefined;
   let closed = false;
@@ -163,13 +165,6 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
  * (the engine only changes the default port). Returns the engine if one was given.
  */
 function validateOptions(options: IamKnexConnectionOptions): Engine | undefined {
-  if (typeof options !== "object" || options === null) {
-    throw new RdsIamError(
-      "INVALID_OPTION",
-      "iamConnection() takes an options object: { host, user, database, ... }.",
-      { option: "options" },
-    );
-  }
   rejectPgConflicts(options);
   if (options.uri !== undefined && options.uri !== null) {
     throw new RdsIamError(

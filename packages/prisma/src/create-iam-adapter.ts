@@ -1,4 +1,4 @@
-import { parseEngine, RdsIamError } from "@rds-iam/core";
+import { parseEngine, RdsIamError, readOptions } from "@rds-iam/core";
 import {
   type IamMariadbAdapterExtras,
   IamMariadbAdapterFactory,
@@ -69,11 +69,8 @@ export function createIamAdapter(
       { option: "options" },
     );
   }
-  const candidate = options as { query?: unknown; connect?: unknown; getConnection?: unknown };
-  if (
-    typeof candidate.query === "function" &&
-    (typeof candidate.connect === "function" || typeof candidate.getConnection === "function")
-  ) {
+  const input = readOptions(options);
+  if (looksLikePool(options)) {
     throw new RdsIamError(
       "INVALID_OPTION",
       "createIamAdapter takes pool options, not a pool (pg.Pool or a mariadb pool): a pool built elsewhere has its password fixed. Pass its options ({ engine, host, user, database, max, ... }) instead.",
@@ -89,10 +86,23 @@ export function createIamAdapter(
       },
     );
   }
-  return parseEngine(options.engine) === "postgres"
-    ? new IamPgAdapterFactory(options as IamPgAdapterOptions, extras as IamPgAdapterExtras)
+  const extrasInput = extras === undefined ? undefined : readOptions(extras, "extras");
+  return parseEngine(input.engine) === "postgres"
+    ? new IamPgAdapterFactory(
+        input as unknown as IamPgAdapterOptions,
+        extrasInput as IamPgAdapterExtras,
+      )
     : new IamMariadbAdapterFactory(
-        options as IamMariadbAdapterOptions,
-        extras as IamMariadbAdapterExtras,
+        input as unknown as IamMariadbAdapterOptions,
+        extrasInput as IamMariadbAdapterExtras,
       );
+}
+
+/** A pg or mariadb pool: its methods live on the prototype, so the snapshot lacks them. */
+function looksLikePool(value: object): boolean {
+  const candidate = value as { query?: unknown; connect?: unknown; getConnection?: unknown };
+  return (
+    typeof candidate.query === "function" &&
+    (typeof candidate.connect === "function" || typeof candidate.getConnection === "function")
+  );
 }

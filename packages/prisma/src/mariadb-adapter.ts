@@ -5,6 +5,7 @@ import {
   type IamConnectionOptions,
   type MariadbModuleLike,
   RdsIamError,
+  readOptions,
 } from "@rds-iam/core";
 import type { Connection, ConnectionConfig } from "mariadb";
 import { IamMariadbPool, type IamMariadbPoolOptions } from "./iam-mariadb-pool";
@@ -29,6 +30,15 @@ export type IamMariadbAdapterExtras = Omit<PrismaMariadbOptions, "disposeExterna
 
 const POOL_KEYS = ["connectionLimit", "acquireTimeout", "idleTimeout", "minDelayValidation"];
 
+/** setTimeout's limit (ms, and in seconds for idleTimeout); no pool needs more connections. */
+const MAX_TIMER_MS = 2_147_483_647;
+const POOL_LIMITS: Readonly<Record<string, number>> = {
+  connectionLimit: 10_000,
+  acquireTimeout: MAX_TIMER_MS,
+  idleTimeout: Math.floor(MAX_TIMER_MS / 1000),
+  minDelayValidation: MAX_TIMER_MS,
+};
+
 /**
  * A Prisma driver adapter factory for MySQL / MariaDB whose connections each log in
  * with a current IAM token. `new PrismaClient({ adapter })` takes it as is.
@@ -52,15 +62,26 @@ export class IamMariadbAdapterFactory {
   ) {
     const input: Record<string, unknown> = {};
     const poolOptions: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(options)) {
+    for (const [key, value] of Object.entries(readOptions(options))) {
       if (POOL_KEYS.includes(key)) poolOptions[key] = value;
       else input[key] = value;
     }
     for (const [key, value] of Object.entries(poolOptions)) {
-      if (value !== undefined && (typeof value !== "number" || !(value >= 0))) {
+      // Timers beyond setTimeout's 2^31-1 ms fire after 1 ms: bound each to what fits.
+      const max = POOL_LIMITS[key] ?? Number.MAX_SAFE_INTEGER;
+      if (
+        value !== undefined &&
+        (typeof value !== "number" || !Number.isFinite(value) || !(value >= 0) || value > max)
+      ) {
+        const unit =
+          key === "idleTimeout"
+            ? "seconds"
+            : key === "connectionLimit"
+              ? "connections"
+              : "milliseconds";
         throw new RdsIamError(
           "INVALID_OPTION",
-          `${key} must be a number of ${key === "idleTimeout" ? "seconds" : key === "connectionLimit" ? "connections" : "milliseconds"} (got ${typeof value}).`,
+          `${key} must be a number of ${unit} from 0 to ${max} (got ${typeof value === "number" ? value : typeof value}).`,
           { option: key },
         );
       }
@@ -115,6 +136,11 @@ export class IamMariadbAdapterFactory {
       },
     );
     try {
+      // Log in once before the adapter's capability probe: the probe swallows its
+      // error, so a rejected token would cost its two logins and then the query's
+      // two more. Opened here, the connection goes back to the pool and serves the
+      // probe; a failure is the error of the query that made Prisma connect.
+      await (await pool.getConnection()).release();
       return await inner.connect();
     } catch (error) {
       await pool.end();

@@ -1,4 +1,11 @@
-import { IAM_ONLY_OPTION_NAMES, type IamAuth, RdsIamError } from "@rds-iam/core";
+import {
+  closestName,
+  IAM_ONLY_OPTION_NAMES,
+  type IamAuth,
+  isArraySafe,
+  RdsIamError,
+  readOptions,
+} from "@rds-iam/core";
 import { mysqlIamOptions } from "./mysql-options";
 import { postgresIamOptions } from "./postgres-options";
 import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
@@ -44,12 +51,12 @@ export function withIamAuth<T extends IamDataSourceFields>(
       { option: "options" },
     );
   }
-  const { iam = {}, ...rest } = options as T & { iam?: TypeormIamOptions } & Record<
-      string,
-      unknown
-    >;
+  // Snapshots, read once (a getter that throws or a revoked Proxy is a typed error).
+  const { iam: iamGiven = {}, ...rest } = readOptions(options, "DataSource options") as {
+    iam?: unknown;
+  } & Record<string, unknown>;
   const input = rest as unknown as IamDataSourceFields & Record<string, unknown>;
-  if (typeof iam !== "object" || iam === null) {
+  if (typeof iamGiven !== "object" || iamGiven === null || isArraySafe(iamGiven)) {
     throw new RdsIamError(
       "INVALID_OPTION",
       'iam must be an object of IAM options, e.g. { iamRegion: "us-east-1" }.',
@@ -58,6 +65,8 @@ export function withIamAuth<T extends IamDataSourceFields>(
       },
     );
   }
+  const iam = readOptions(iamGiven, "iam") as TypeormIamOptions;
+  refuseTopLevelIamKeys(input);
   refuseUnknownIamKeys(iam);
   refuse(input);
   refuseExtraOverrides(input.extra);
@@ -99,7 +108,7 @@ const IAM_KEYS: readonly string[] = IAM_ONLY_OPTION_NAMES;
 function refuseUnknownIamKeys(iam: object): void {
   for (const key of Object.keys(iam)) {
     if (IAM_KEYS.includes(key)) continue;
-    const known = IAM_KEYS.find((name) => name.toLowerCase() === key.toLowerCase());
+    const known = closestName(key, IAM_KEYS);
     const placed = ["host", "port", "username", "user", "ssl", "password"].includes(key);
     throw new RdsIamError(
       "INVALID_OPTION",
@@ -107,6 +116,26 @@ function refuseUnknownIamKeys(iam: object): void {
         ? `iam.${key} is not an IAM option: set ${key === "user" ? "username" : key} at the top level of the DataSource options.`
         : `iam.${key} is not an IAM option${known ? ` (did you mean iam.${known}?)` : ""}; known: ${IAM_KEYS.join(", ")}.`,
       { option: `iam.${key}` },
+    );
+  }
+}
+
+/**
+ * IAM options belong under `iam`: at the top level TypeORM would ignore them (and the
+ * default they meant to override would be used in silence).
+ */
+function refuseTopLevelIamKeys(input: Record<string, unknown>): void {
+  for (const key of Object.keys(input)) {
+    const lower = key.toLowerCase();
+    const named = IAM_KEYS.includes(key) ? key : undefined;
+    if (named === undefined && !lower.startsWith("iam") && !lower.startsWith("aws")) continue;
+    const guess = named ?? closestName(key, IAM_KEYS);
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      guess === key
+        ? `${key} is an IAM option: move it under iam, e.g. withIamAuth({ ..., iam: { ${key}: ... } }).`
+        : `${key} is not a DataSource option${guess === undefined ? "" : `; did you mean iam.${guess}?`} IAM options go under iam: { ... }; known: ${IAM_KEYS.join(", ")}.`,
+      { option: key },
     );
   }
 }
@@ -160,6 +189,18 @@ function refuse(input: IamDataSourceFields & Record<string, unknown>): void {
       "INVALID_OPTION",
       "replication is not supported with IAM authentication yet: create one DataSource per endpoint.",
       { option: "replication" },
+    );
+  }
+  if (
+    input.driver !== undefined &&
+    input.driver !== null &&
+    typeof input.driver !== "object" &&
+    typeof input.driver !== "function"
+  ) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `driver must be the driver module (pg for postgres, mysql2 for mysql / mariadb), e.g. driver: require("pg"); omit it to use the one TypeORM would load (got ${typeof input.driver}).`,
+      { option: "driver" },
     );
   }
   if (input.connectorPackage !== undefined && input.connectorPackage !== "mysql2") {

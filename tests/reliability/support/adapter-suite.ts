@@ -174,6 +174,31 @@ export function describeAdapterReliability(adapter: AdapterUnderTest): void {
       });
     });
 
+    it("persistent rejection from the first query: at most 2 logins, then AUTH_REJECTED", async () => {
+      const injected = fixture.gateway.stats().rejected.injected ?? 0;
+      fixture.gateway.faults.rejectNextLogins(1000);
+      let pool: PoolUnderTest | undefined;
+      try {
+        // Opening may itself query (Prisma's capability probe, TypeORM's initialize).
+        const error = await rejectionOf(
+          (async () => {
+            pool = await adapter.open({ ...fixture.iamOptions(), database: fixture.database }, 1);
+            await pool.query(1);
+          })(),
+        );
+        expect(error).toMatchObject({ code: "AUTH_REJECTED" });
+        const logins = (fixture.gateway.stats().rejected.injected ?? 0) - injected;
+        observe(`${adapter.name} logins for a first failing query`, logins);
+        expect(logins).toBeGreaterThanOrEqual(1);
+        expect(logins).toBeLessThanOrEqual(2);
+        await tick(300);
+        expect((fixture.gateway.stats().rejected.injected ?? 0) - injected).toBe(logins);
+      } finally {
+        fixture.gateway.faults.reset();
+        await pool?.close();
+      }
+    });
+
     it("persistent rejection: AUTH_REJECTED after one retry, never a loop; recovers after", async () => {
       const pool = await adapter.open({ ...fixture.iamOptions(), database: fixture.database }, 1);
       try {
