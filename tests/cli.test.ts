@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -124,6 +124,66 @@ describe("rds-iam CLI: help and errors", () => {
     expect(sslmode.stderr).toContain("CONFLICTING_OPTIONS");
     expect(host).toMatchObject({ status: 1, stdout: "" });
     expect(host.stderr).toContain("--param host");
+  });
+
+  it("inspect --check exits 1 when the credentials do not load, naming the CLI's flags", async () => {
+    // No credentials anywhere (isolated environment, metadata disabled).
+    const run = await rdsIam(["inspect", "db1.abc123.us-east-1.rds.amazonaws.com", "--check"]);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("Loaded");
+    expect(run.stdout).toContain("--profile");
+    expect(run.stdout).not.toContain("credentials option");
+    expect(run.stderr).toContain("CREDENTIALS_UNAVAILABLE");
+  });
+
+  it("url --ca with a relative path names the file by its absolute path", async () => {
+    const dir = join(tmpdir(), `rds-iam-cli-ca-${randomBytes(4).toString("hex")}`);
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, "rel.pem"),
+      "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    );
+    const run = await new Promise<Run>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          // The built bin: `--import tsx` would be resolved from that directory.
+          BUILT_CLI,
+          "url",
+          "--host",
+          "db1.abc123.us-east-1.rds.amazonaws.com",
+          "--user",
+          "app",
+          "--engine",
+          "postgres",
+          "--ca",
+          "rel.pem",
+        ],
+        {
+          cwd: dir,
+          env: Object.fromEntries(
+            Object.entries({
+              ...process.env,
+              ...isolatedAwsEnv({
+                AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+                AWS_SECRET_ACCESS_KEY: "secret-key-value",
+              }),
+            }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+          ),
+          timeout: 30_000,
+        },
+        (error, stdout, stderr) =>
+          resolve({
+            status: error === null ? 0 : typeof error.code === "number" ? error.code : -1,
+            stdout,
+            stderr,
+          }),
+      );
+    });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+    expect(new URL(run.stdout.trim()).searchParams.get("sslcert")).toBe(join(dir, "rel.pem"));
   });
 
   it("inspect explains the signing target without printing secrets", async () => {

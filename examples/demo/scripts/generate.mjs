@@ -17,15 +17,24 @@ for (const engine of ["postgres", "mysql"]) {
   const stamp = join(root, "src", "generated", engine, ".stamp");
   const digest = createHash("sha256").update(readFileSync(schema)).digest("hex");
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === digest) continue;
-  execFileSync(process.execPath, [prisma, "generate", "--schema", schema], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
-      CHECKPOINT_DISABLE: "1",
-      PRISMA_HIDE_UPDATE_MESSAGE: "1",
-    },
-  });
+  try {
+    // Quiet unless it fails: Prisma's "schema loaded from ..." lines tell a first-time
+    // reader nothing about IAM (the MySQL client serves the optional DEMO_MYSQL_URL).
+    execFileSync(process.execPath, [prisma, "generate", "--schema", schema], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? process.execPath,
+        CHECKPOINT_DISABLE: "1",
+        PRISMA_HIDE_UPDATE_MESSAGE: "1",
+      },
+    });
+  } catch (error) {
+    process.stderr.write(
+      `prisma generate failed for ${schema}:\n${error.stdout ?? ""}${error.stderr ?? ""}\n`,
+    );
+    process.exit(1);
+  }
   writeFileSync(stamp, digest);
 }

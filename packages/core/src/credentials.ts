@@ -21,7 +21,7 @@ export function createCredentialProvider(
 }
 
 /**
- * The provider to use after `hung` did not answer within `iamTimeout`.
+ * The provider to use after an attempt on `hung` was abandoned (10 x `iamTimeout`).
  *
  * The default chain memoizes its pending resolution and makes every later call wait
  * on it, `forceRefresh` included: asking it again would join the same silent request
@@ -38,6 +38,20 @@ export function replaceHungProvider(
   return credentials === undefined ? createCredentialProvider(undefined, awsProfile) : hung;
 }
 
+/** How a caller names where credentials come from, for the advice in errors. */
+export interface CredentialSourceNames {
+  /** The option at fault (default `credentials`; the CLI says `--profile`). */
+  readonly option: string;
+  /** What to check (default: the credentials option, awsProfile, or the environment). */
+  readonly check: string;
+}
+
+const LIBRARY_NAMES: CredentialSourceNames = {
+  option: "credentials",
+  check:
+    "the credentials option, awsProfile, or the environment's credential source (env vars, SSO, web identity, ECS/EC2 metadata)",
+};
+
 /**
  * Calls the provider and checks what comes back. Failures become
  * `CREDENTIALS_UNAVAILABLE` with the SDK error as `cause` (SDK credential errors
@@ -46,6 +60,7 @@ export function replaceHungProvider(
 export async function resolveCredentials(
   provider: AwsCredentialIdentityProvider,
   forceRefresh: boolean,
+  names: CredentialSourceNames = LIBRARY_NAMES,
 ): Promise<AwsCredentialIdentity> {
   let identity: AwsCredentialIdentity | undefined;
   try {
@@ -53,8 +68,8 @@ export async function resolveCredentials(
   } catch (error) {
     throw new RdsIamError(
       "CREDENTIALS_UNAVAILABLE",
-      `Could not load AWS credentials: ${safeMessage(error)}. Check the credentials option, awsProfile, or the environment's credential source (env vars, SSO, web identity, ECS/EC2 metadata).`,
-      { option: "credentials", cause: error },
+      `Could not load AWS credentials: ${safeMessage(error)}. Check ${names.check}.`,
+      { option: names.option, cause: error },
     );
   }
   if (
@@ -67,8 +82,8 @@ export async function resolveCredentials(
   ) {
     throw new RdsIamError(
       "CREDENTIALS_UNAVAILABLE",
-      "The credentials provider returned no accessKeyId/secretAccessKey. Check the credentials option (or the AWS SDK credential chain it defaults to): a provider must resolve to { accessKeyId, secretAccessKey, sessionToken? }.",
-      { option: "credentials" },
+      `The credentials provider returned no accessKeyId/secretAccessKey. Check ${names.check}: a provider must resolve to { accessKeyId, secretAccessKey, sessionToken? }.`,
+      { option: names.option },
     );
   }
   return identity;

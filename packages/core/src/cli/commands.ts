@@ -1,4 +1,5 @@
 import { DATABASE_URL_FLAVORS, type DatabaseUrlFlavor } from "../database-url";
+import { RdsIamError } from "../errors";
 import { createIamAuth } from "../iam-auth";
 import { iamDatabaseUrl } from "../iam-database-url";
 import { checkUrlParams } from "../url-params";
@@ -174,6 +175,14 @@ ${TARGET_HELP}`,
       engineGiven: pick(values, "engine") !== undefined || engineFromPort(port) !== undefined,
     });
     io.stdout(values.json ? `${JSON.stringify(report.data, null, 2)}\n` : `${report.text}\n`);
+    // The report says why; the exit status lets scripts and CI tell.
+    if (report.credentialsFailed) {
+      throw new RdsIamError(
+        "CREDENTIALS_UNAVAILABLE",
+        "--check: the AWS credentials could not be loaded (see Loaded above).",
+        { option: "--profile" },
+      );
+    }
   },
 };
 

@@ -1,4 +1,17 @@
-import { createCredentialProvider, credentialExpiry, resolveCredentials } from "../credentials";
+import {
+  type CredentialSourceNames,
+  createCredentialProvider,
+  credentialExpiry,
+  resolveCredentials,
+} from "../credentials";
+
+/** The CLI has no credentials option: it reads the environment and --profile. */
+const CLI_CREDENTIAL_NAMES: CredentialSourceNames = {
+  option: "--profile",
+  check:
+    "--profile (or AWS_PROFILE) and the environment's credential source: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, `aws sso login --profile <name>`, web identity, the ECS / EC2 metadata endpoint",
+};
+
 import { type IamAuthOptions, MAX_TOKEN_EXPIRATION_SECONDS, resolveIamOptions } from "../options";
 import type { RdsEndpointKind } from "../rds-hostname";
 import type { RegionSource } from "../region";
@@ -27,6 +40,8 @@ const REGION_SOURCE: Readonly<Record<RegionSource, string>> = {
 export interface TargetReport {
   readonly data: Record<string, unknown>;
   readonly text: string;
+  /** `--check` was asked for and the credentials did not load: the CLI exits 1. */
+  readonly credentialsFailed: boolean;
 }
 
 /**
@@ -62,7 +77,7 @@ export async function describeTarget(
   if (context.check) {
     try {
       const provider = createCredentialProvider(undefined, resolved.awsProfile);
-      const identity = await resolveCredentials(provider, false);
+      const identity = await resolveCredentials(provider, false, CLI_CREDENTIAL_NAMES);
       const expiry = credentialExpiry(identity);
       data.credentials = {
         loaded: true,
@@ -108,6 +123,7 @@ export async function describeTarget(
   return {
     data,
     text: lines.map(([label, value]) => `${String(label).padEnd(width)}  ${value}`).join("\n"),
+    credentialsFailed: context.check && (data.credentials as { loaded?: boolean }).loaded !== true,
   };
 }
 
