@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isolatedAwsEnv } from "./support/aws-env";
 import { createMysqlUser, createPostgresUser, type DatabaseUser } from "./support/databases";
 import { testCredentials } from "./support/iam-fixture";
-import { record, registerSecret } from "./support/secret-scan";
+import { record, registerCredentials, registerSecret } from "./support/secret-scan";
 
 // The built CLIs, as a user runs them (`pnpm test` builds before testing).
 const CLI = fileURLToPath(new URL("../packages/gateway/dist/cli.js", import.meta.url));
@@ -34,6 +35,8 @@ describe("rds-iam-gateway CLI", () => {
     const result = spawnSync(process.execPath, [CLI, "--help"], { encoding: "utf8" });
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/--engine postgres\|mysql/);
+    expect(result.stdout).toMatch(/--serve-credentials {2}/);
+    expect(result.stdout).toMatch(/--handshake-timeout SECONDS/);
   });
 
   it("explains bad arguments on stderr with a non-zero exit", () => {
@@ -131,6 +134,8 @@ interface CliGateway {
   readonly child: ChildProcess;
   /** Everything the gateway printed to stderr so far. */
   stderr(): string;
+  /** Everything the gateway printed to stdout so far. */
+  stdout(): string;
   stop(): Promise<number | null>;
 }
 
@@ -179,6 +184,7 @@ async function startCliGateway(
     port,
     child,
     stderr: () => stderr,
+    stdout: () => stdout,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill("SIGTERM");
@@ -275,7 +281,7 @@ describe("rds-iam-gateway CLI with psql and the mariadb client", () => {
     expect(verified).toMatchObject({ status: 0, stdout: `${user.user}\n` });
 
     // A tampered token and a plaintext client get RDS's answers.
-    const tampered = `${token.slice(0, -1)}${token.endsWith("0") ? "1" : "0"}`;
+    const tampered = tamperSignature(token);
     const bad = await psql(conninfo("127.0.0.1", "sslmode=require"), tampered, "select 1");
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain(`FATAL:  PAM authentication failed for user "${user.user}"`);
@@ -284,7 +290,23 @@ describe("rds-iam-gateway CLI with psql and the mariadb client", () => {
     expect(plaintext.stderr).toMatch(/no pg_hba\.conf entry for host .*no encryption/);
 
     expect(await gateway.stop()).toBe(0);
-    expect(gateway.stderr()).toBe("");
+    // One line per refusal, with reason, client, user and (public) access key; the counts
+    // at exit. Nothing else: the token never reaches the log (the secret scan checks).
+    expect(gateway.stderr().split("\n").filter(Boolean)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^rds-iam-gateway: refused \\(signature\\) client 127\\.0\\.0\\.1:\\d+, user "${user.user}", access key ${credentials.accessKeyId}: the signature does not match`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^rds-iam-gateway: refused \\(plaintext\\) client 127\\.0\\.0\\.1:\\d+, user "${user.user}": the client did not ask for TLS$`,
+        ),
+      ),
+      expect.stringMatching(
+        /^rds-iam-gateway: stopping: \d+ connections, 2 accepted, 2 refused \(plaintext 1, signature 1\)$/,
+      ),
+    ]);
   });
 
   it("the mariadb client logs in with --enable-cleartext-plugin --ssl (and a verified CA)", async () => {
@@ -358,7 +380,7 @@ describe("rds-iam-gateway CLI with psql and the mariadb client", () => {
     expect(verified).toMatchObject({ status: 0, stdout: `${user.user}@%\n` });
 
     const accessDenied = `ERROR 1045 (28000): Access denied for user '${user.user}'@'127.0.0.1' (using password: YES)`;
-    const tampered = `${token.slice(0, -1)}${token.endsWith("0") ? "1" : "0"}`;
+    const tampered = tamperSignature(token);
     const bad = await mariadb(tampered, "--host=127.0.0.1", "--ssl", "--execute=select 1");
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim()).toBe(accessDenied);
@@ -367,6 +389,186 @@ describe("rds-iam-gateway CLI with psql and the mariadb client", () => {
     expect(plaintext.stderr.trim()).toBe(accessDenied);
 
     expect(await gateway.stop()).toBe(0);
-    expect(gateway.stderr()).toBe("");
+    expect(gateway.stderr().split("\n").filter(Boolean)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^rds-iam-gateway: refused \\(signature\\) client 127\\.0\\.0\\.1:\\d+, user "${user.user}", access key ${credentials.accessKeyId}: `,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^rds-iam-gateway: refused \\(plaintext\\) client 127\\.0\\.0\\.1:\\d+, user "${user.user}": `,
+        ),
+      ),
+      expect.stringMatching(
+        /^rds-iam-gateway: stopping: \d+ connections, 2 accepted, 2 refused \(plaintext 1, signature 1\)$/,
+      ),
+    ]);
+  });
+});
+
+/** `token` with one hex digit of its signature changed: well-formed, not authentic. */
+function tamperSignature(token: string): string {
+  return token.replace(
+    /X-Amz-Signature=(.)/,
+    (_match, c: string) => `X-Amz-Signature=${c === "0" ? "1" : "0"}`,
+  );
+}
+
+/** Polls `check` every 20 ms until it holds; fails after `ms`. */
+async function waitUntil(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/*
+ * The issue's "first hour": the whole offline setup from the command line. The CLI
+ * serves made-up rotating credentials on a loopback container endpoint, prints what
+ * to export, and accepts the tokens the AWS SDK chain (here in `rds-iam token`) makes
+ * from them; no AWS keys anywhere.
+ */
+describe("rds-iam-gateway --serve-credentials", () => {
+  const users: DatabaseUser[] = [];
+  const gateways: CliGateway[] = [];
+  afterAll(async () => {
+    for (const gateway of gateways) await gateway.stop();
+    for (const user of users) await user.drop();
+  });
+
+  it("serves credentials that rds-iam token picks up, and psql logs in with its token", async () => {
+    const user = await createPostgresUser("cliserve");
+    users.push(user);
+    // No AWS keys in the gateway's environment: only the credentials it serves count.
+    const gateway = await startCliGateway(
+      [
+        "--engine",
+        "postgres",
+        "--endpoint",
+        ENDPOINT,
+        "--backend",
+        "127.0.0.1:5432",
+        "--serve-credentials",
+      ],
+      { ...isolatedAwsEnv(), AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: undefined },
+    );
+    gateways.push(gateway);
+    await waitUntil("the export lines", () =>
+      gateway.stdout().includes("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="),
+    );
+    const exported = Object.fromEntries(
+      [...gateway.stdout().matchAll(/^export (AWS_[A-Z_]+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
+    );
+    expect(Object.keys(exported).sort()).toEqual([
+      "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]);
+    const url = exported.AWS_CONTAINER_CREDENTIALS_FULL_URI as string;
+    const tokenFile = exported.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE as string;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    // The endpoint's authorization token is in a file only this user can read, and
+    // without it the endpoint hands out nothing.
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const authorization = readFileSync(tokenFile, "utf8");
+    registerSecret(authorization);
+    expect((await fetch(url)).status).toBe(401);
+    const served = (await (await fetch(url, { headers: { authorization } })).json()) as {
+      AccessKeyId: string;
+      SecretAccessKey: string;
+      Token: string;
+    };
+    registerCredentials({ secretAccessKey: served.SecretAccessKey, sessionToken: served.Token });
+
+    // What a user runs in another shell after pasting the two export lines.
+    const tokenEnv = isolatedAwsEnv(exported as Record<string, string>);
+    const made = await run(
+      process.execPath,
+      [TOKEN_CLI, "token", "--host", ENDPOINT, "--port", "5432", "--user", user.user],
+      tokenEnv,
+      { recordStdout: false },
+    );
+    expect(made).toMatchObject({ status: 0, stderr: "" });
+    const token = made.stdout.trim();
+    registerSecret(token);
+    expect(token).toContain(`X-Amz-Credential=${served.AccessKeyId}%2F`);
+    expect(token).toContain("X-Amz-Security-Token=");
+    const ok = await run(
+      "psql",
+      [
+        "--no-psqlrc",
+        "-At",
+        `host=127.0.0.1 port=${gateway.port} user=${user.user} dbname=${user.database} sslmode=require`,
+        "-c",
+        "select current_user",
+      ],
+      { PGPASSWORD: token, PGSSLMODE: undefined, PGSERVICE: undefined },
+    );
+    expect(ok).toMatchObject({ status: 0, stdout: `${user.user}\n`, stderr: "" });
+
+    // Static keys the gateway was never given are refused, and the log says whose.
+    const stranger = testCredentials();
+    registerSecret(stranger.secretAccessKey);
+    const foreign = await generateAuthToken({
+      hostname: ENDPOINT,
+      port: 5432,
+      username: user.user,
+      region: "eu-central-1",
+      credentials: stranger,
+    });
+    registerSecret(foreign);
+    const refused = await run(
+      "psql",
+      [
+        "--no-psqlrc",
+        "-At",
+        `host=127.0.0.1 port=${gateway.port} user=${user.user} dbname=${user.database} sslmode=require`,
+        "-c",
+        "select 1",
+      ],
+      { PGPASSWORD: foreign, PGSSLMODE: undefined, PGSERVICE: undefined },
+    );
+    expect(refused.stderr).toContain(`PAM authentication failed for user "${user.user}"`);
+
+    expect(await gateway.stop()).toBe(0);
+    expect(existsSync(tokenFile)).toBe(false);
+    expect(gateway.stderr().split("\n").filter(Boolean)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^rds-iam-gateway: refused \\(unknown-credentials\\) client 127\\.0\\.0\\.1:\\d+, user "${user.user}", access key ${stranger.accessKeyId}: `,
+        ),
+      ),
+      "rds-iam-gateway: stopping: 2 connections, 1 accepted, 1 refused (unknown-credentials 1)",
+    ]);
+  });
+
+  it("--handshake-timeout disconnects a client that sends nothing, and logs it", async () => {
+    const gateway = await startCliGateway(
+      [
+        "--engine",
+        "postgres",
+        "--endpoint",
+        ENDPOINT,
+        "--backend",
+        "127.0.0.1:5432",
+        "--serve-credentials",
+        "--handshake-timeout",
+        "0.3",
+      ],
+      { ...isolatedAwsEnv(), AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: undefined },
+    );
+    gateways.push(gateway);
+    const socket = connect({ host: "127.0.0.1", port: gateway.port });
+    socket.on("error", () => undefined);
+    const started = Date.now();
+    await once(socket, "close");
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(elapsed).toBeLessThan(5_000);
+    expect(await gateway.stop()).toBe(0);
+    expect(gateway.stderr()).toMatch(
+      /^rds-iam-gateway: refused \(timeout\) client 127\.0\.0\.1:\d+: no verified login within 300 ms\nrds-iam-gateway: stopping: 1 connection, 0 accepted, 1 refused \(timeout 1\)\n$/,
+    );
   });
 });

@@ -1,12 +1,25 @@
 import type { Duplex } from "node:stream";
 
 /**
+ * What a reader holds before it stops reading its stream, unless a pending read needs
+ * more. A handshake needs a few KB at a time; without a bound, a client that floods
+ * bytes while the gateway waits (for its own delay, the backend, ...) would be
+ * buffered whole.
+ */
+export const DEFAULT_BUFFER_LIMIT = 128 * 1024;
+
+/**
  * Reads exact byte counts from a stream during a handshake. It can be detached (to
  * upgrade the socket to TLS, or to hand it to a relay) and returns whatever it had
- * buffered but not yet consumed, so no byte is lost at a hand-over.
+ * buffered but not yet consumed, so no byte is lost at a hand-over. It pauses the
+ * stream while it holds `bufferLimit` bytes (or what the pending read needs, if more),
+ * so TCP flow control, not the gateway's memory, absorbs a flood.
  */
 export class ByteReader {
   #stream: Duplex | undefined;
+  readonly #bufferLimit: number;
+  /** True while this reader, not a hand-over, has paused the stream. */
+  #throttled = false;
   #chunks: Buffer[] = [];
   #buffered = 0;
   #waiting:
@@ -18,11 +31,13 @@ export class ByteReader {
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     this.#settle();
+    this.#throttle();
   };
   readonly #onEnd = () => this.#fail(new Error("connection closed during handshake"));
   readonly #onError = (error: Error) => this.#fail(error);
 
-  constructor(stream: Duplex) {
+  constructor(stream: Duplex, bufferLimit = DEFAULT_BUFFER_LIMIT) {
+    this.#bufferLimit = bufferLimit;
     this.attach(stream);
   }
 
@@ -30,6 +45,7 @@ export class ByteReader {
   attach(stream: Duplex): void {
     this.#stream = stream;
     this.#ended = undefined;
+    this.#throttled = false;
     stream.on("data", this.#onData);
     stream.on("end", this.#onEnd);
     stream.on("close", this.#onEnd);
@@ -48,6 +64,7 @@ export class ByteReader {
       stream.pause();
     }
     this.#stream = undefined;
+    this.#throttled = false;
     const rest = Buffer.concat(this.#chunks);
     this.#chunks = [];
     this.#buffered = 0;
@@ -65,7 +82,24 @@ export class ByteReader {
     return new Promise((resolve, reject) => {
       this.#waiting = { size, resolve, reject };
       this.#settle();
+      this.#throttle();
     });
+  }
+
+  // Pauses the stream while enough is buffered, resumes it once a read needs more.
+  #throttle(): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    const wanted = Math.max(this.#bufferLimit, this.#waiting?.size ?? 0);
+    if (this.#buffered >= wanted) {
+      if (!this.#throttled) {
+        this.#throttled = true;
+        stream.pause();
+      }
+    } else if (this.#throttled) {
+      this.#throttled = false;
+      stream.resume();
+    }
   }
 
   #settle(): void {

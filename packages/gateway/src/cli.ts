@@ -1,8 +1,12 @@
 #!/usr/bin/env node
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { type CredentialServer, startCredentialServer } from "./credential-server";
 import { startGateway } from "./gateway";
-import type { GatewayCredential } from "./gateway-options";
+import type { Gateway, GatewayCredential } from "./gateway-options";
+import { type PrivateFile, writePrivateFile } from "./private-file";
 import { writePublicFile } from "./public-file";
+import { formatRefusal, formatStats } from "./refusal-log";
 
 const HELP = `rds-iam-gateway: a local stand-in for an RDS endpoint with IAM authentication.
 
@@ -26,12 +30,25 @@ Options:
   --allow-user USER        accept only this database user (repeatable)
   --allow-plaintext        accept clients without TLS (RDS refuses them)
   --ca-out FILE            write the CA certificate clients should trust to FILE
+  --serve-credentials      also serve made-up, rotating temporary credentials on a
+                           loopback container-credentials endpoint, and accept
+                           tokens signed with them; prints the variables to export
+                           where tokens are made (no AWS account needed)
+  --handshake-timeout SECONDS
+                           disconnect a client that has not logged in after
+                           SECONDS (default 10)
   -h, --help               show this help
 
 Accepted credentials come from the environment, as the AWS CLI reads them:
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, for temporary credentials,
-AWS_SESSION_TOKEN. Use the same ones to make tokens, e.g.
+AWS_SESSION_TOKEN (optional with --serve-credentials). Use the same ones to make
+tokens, e.g.
   aws rds generate-db-auth-token --hostname HOST --port PORT --username USER --region REGION
+With --serve-credentials, run that in a shell where the printed export lines are set
+(and no other AWS credentials are configured: the SDKs try those first).
+
+Each refused login is logged to stderr with its reason, the client's address, the user
+and the access key id (never the token); the counts are printed at exit.
 Stop with Ctrl-C.`;
 
 function fail(message: string): never {
@@ -39,10 +56,51 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+function log(line: string): void {
+  process.stderr.write(`rds-iam-gateway: ${line}\n`);
+}
+
 function hostPort(value: string, option: string): { host: string; port: number | undefined } {
   const match = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(value);
   if (!match?.[1]) fail(`${option} must be HOST or HOST:PORT, got "${value}"`);
   return { host: match[1], port: match[2] === undefined ? undefined : Number(match[2]) };
+}
+
+/** A word the shell reads back as it is: quoted unless plainly safe. */
+function shellWord(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The credentials of the environment, if any are set. */
+function environmentCredentials(): GatewayCredential | undefined {
+  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return { accessKeyId, secretAccessKey, sessionToken: process.env.AWS_SESSION_TOKEN || undefined };
+}
+
+/** A loopback credential endpoint and the file holding the token it asks callers for. */
+interface ServedCredentials {
+  readonly server: CredentialServer;
+  readonly tokenFile: PrivateFile;
+}
+
+/**
+ * Starts the credential endpoint. It requires an authorization token, kept in a file
+ * only this user can read (the SDKs read `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`), so
+ * that other local users cannot fetch credentials this gateway accepts; neither the
+ * token nor any credential is ever printed.
+ */
+async function serveCredentials(): Promise<ServedCredentials> {
+  const authorizationToken = randomBytes(32).toString("base64url");
+  const tokenFile = writePrivateFile("authorization-token", authorizationToken);
+  try {
+    const server = await startCredentialServer({ authorizationToken });
+    return { server, tokenFile };
+  } catch (error) {
+    tokenFile.remove();
+    throw error;
+  }
 }
 
 async function main(): Promise<void> {
@@ -64,45 +122,81 @@ async function main(): Promise<void> {
   const backend = hostPort(values.backend, "--backend");
   if (backend.port === undefined) fail("--backend needs a port: HOST:PORT");
   const listen = values.listen ? hostPort(values.listen, "--listen") : undefined;
-  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) {
-    fail("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the credentials whose tokens to accept");
+  const serving = values["serve-credentials"] === true;
+  const fromEnvironment = environmentCredentials();
+  if (!fromEnvironment && !serving) {
+    fail(
+      "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the credentials whose tokens to accept), " +
+        "or pass --serve-credentials",
+    );
   }
-  const credential: GatewayCredential = {
-    accessKeyId,
-    secretAccessKey,
-    sessionToken: process.env.AWS_SESSION_TOKEN || undefined,
-  };
+  let handshakeTimeoutMs: number | undefined;
+  if (values["handshake-timeout"] !== undefined) {
+    const seconds = Number(values["handshake-timeout"]);
+    if (!(seconds > 0) || seconds > 86_400) {
+      fail(
+        `--handshake-timeout must be a number of seconds above 0 and at most 86400, got "${values["handshake-timeout"]}"`,
+      );
+    }
+    handshakeTimeoutMs = Math.max(1, Math.round(seconds * 1000));
+  }
   const passwordVar = values["backend-password-env"];
   const backendPassword = passwordVar ? process.env[passwordVar] : undefined;
   if (passwordVar && backendPassword === undefined)
     fail(`environment variable ${passwordVar} is not set`);
+
+  let served: ServedCredentials | undefined;
+  let gateway: Gateway;
   try {
-    const gateway = await startGateway({
+    served = serving ? await serveCredentials() : undefined;
+    const server = served?.server;
+    const fixed = fromEnvironment ? [fromEnvironment] : [];
+    gateway = await startGateway({
       engine,
       endpoint: { hostname: endpoint.host, port: endpoint.port },
       region: values.region,
-      credentials: [credential],
+      // Read on every login: the endpoint issues a new set as the current one ages.
+      credentials: server ? () => [...fixed, ...server.issued()] : fixed,
       backend: { host: backend.host, port: backend.port, password: backendPassword },
       listen: { host: listen?.host, port: listen?.port },
       allowedUsers: values["allow-user"],
       allowPlaintext: values["allow-plaintext"] === true,
+      handshakeTimeoutMs,
+      onRefusal: (refusal) => log(formatRefusal(refusal)),
     });
     if (values["ca-out"]) writePublicFile(values["ca-out"], gateway.caCertificate);
-    process.stdout.write(
-      `rds-iam-gateway: ${engine} on ${gateway.host}:${gateway.port}, standing for ` +
-        `${gateway.endpoint.hostname}:${gateway.endpoint.port} (${gateway.region}), relaying to ` +
-        `${backend.host}:${backend.port}${values["ca-out"] ? `; CA in ${values["ca-out"]}` : ""}\n`,
-    );
-    const stop = () => {
-      void gateway.close().then(() => process.exit(0));
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
   } catch (error) {
+    await served?.server.close();
+    served?.tokenFile.remove();
     fail((error as Error).message);
   }
+  // A crash or an exit() elsewhere still removes the token file.
+  process.once("exit", () => served?.tokenFile.remove());
+  process.stdout.write(
+    `rds-iam-gateway: ${engine} on ${gateway.host}:${gateway.port}, standing for ` +
+      `${gateway.endpoint.hostname}:${gateway.endpoint.port} (${gateway.region}), relaying to ` +
+      `${backend.host}:${backend.port}${values["ca-out"] ? `; CA in ${values["ca-out"]}` : ""}\n`,
+  );
+  if (served) {
+    const env = served.server.env();
+    process.stdout.write(
+      "# Made-up temporary credentials, accepted by this gateway only; where tokens are made:\n" +
+        `export AWS_CONTAINER_CREDENTIALS_FULL_URI=${shellWord(env.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? "")}\n` +
+        `export AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=${shellWord(served.tokenFile.path)}\n`,
+    );
+  }
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    log(`stopping: ${formatStats(gateway.stats())}`);
+    void Promise.all([gateway.close(), served?.server.close()]).then(() => {
+      served?.tokenFile.remove();
+      process.exit(0);
+    });
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
 }
 
 function parse() {
@@ -117,6 +211,8 @@ function parse() {
       "allow-user": { type: "string", multiple: true },
       "allow-plaintext": { type: "boolean" },
       "ca-out": { type: "string" },
+      "serve-credentials": { type: "boolean" },
+      "handshake-timeout": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,

@@ -59,6 +59,18 @@ export interface GatewayOptions {
   readonly clockSkewSeconds?: number | undefined;
   /** The gateway's clock (ms since the epoch). Default `Date.now`. */
   readonly now?: (() => number) | undefined;
+  /**
+   * How long a client may take from connecting to a verified login; a client still
+   * handshaking then is disconnected (refused as `timeout`). It bounds what idle or
+   * stalled sockets can hold. Default 10 000 ms.
+   */
+  readonly handshakeTimeoutMs?: number | undefined;
+  /**
+   * Called, synchronously, with every refused login or handshake, as it happens: for
+   * logs (the CLI prints each one). What it receives never holds the token, its
+   * signature or a secret. An error it throws is rethrown outside the login path.
+   */
+  readonly onRefusal?: ((refusal: GatewayRefusal) => void) | undefined;
 }
 
 /** Why a login was refused; the keys of {@link GatewayStats.rejected}. */
@@ -79,7 +91,29 @@ export type RejectReason =
   | "user"
   | "not-allowed"
   | "injected"
-  | "backend";
+  | "backend"
+  /** No verified login within `handshakeTimeoutMs`: an idle or stalled client. */
+  | "timeout"
+  /** A message before login longer than any login needs: refused unread. */
+  | "oversized";
+
+/**
+ * One refusal, as {@link GatewayOptions.onRefusal} reports it. Everything here is safe
+ * to log: the user, address and access key id are public, and `detail` names what did
+ * not match, never token content.
+ */
+export interface GatewayRefusal {
+  /** Why; also the key counted in {@link GatewayStats.rejected}. */
+  readonly reason: RejectReason;
+  /** What did not match and what was expected, in words. */
+  readonly detail: string;
+  /** The database user the client asked for; undefined if it never said. */
+  readonly user: string | undefined;
+  /** The client's address and port, e.g. `127.0.0.1:53412` or `[::1]:53412`. */
+  readonly client: string;
+  /** The access key id the token named (public), if the token got that far. */
+  readonly accessKeyId: string | undefined;
+}
 
 /** Counters since the gateway started. */
 export interface GatewayStats {
@@ -89,7 +123,7 @@ export interface GatewayStats {
   readonly active: number;
   /** Logins whose token was accepted. */
   readonly accepted: number;
-  /** Refused logins, by reason (only reasons that occurred appear). */
+  /** Refused logins and handshakes, by reason (only reasons that occurred appear). */
   readonly rejected: Readonly<Partial<Record<RejectReason, number>>>;
   /** PostgreSQL `CancelRequest`s forwarded to the backend. */
   readonly cancelRequests: number;

@@ -2,19 +2,26 @@ import { createServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createSecureContext } from "node:tls";
 import { selfSignedCertificate } from "./certificate";
+import { clientOf } from "./client-address";
 import type {
   Gateway,
   GatewayCredential,
   GatewayOptions,
+  GatewayRefusal,
   GatewayStats,
   RejectReason,
 } from "./gateway-options";
-import { serveMysqlClient } from "./mysql-front";
+import { type MysqlFrontState, serveMysqlClient } from "./mysql-front";
+import { MysqlGreetingCache } from "./mysql-greeting-cache";
+import { MysqlSessionIds } from "./mysql-session-ids";
 import { servePgClient } from "./pg-front";
-import type { LoginVerdict, SessionContext } from "./session-context";
+import type { HandshakeOutcome, LoginVerdict, SessionContext } from "./session-context";
 import { verifyToken } from "./token-verifier";
 
 const DEFAULT_PORTS = { postgres: 5432, mysql: 3306 } as const;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** setTimeout's limit; a longer delay would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
 const REGION_LABEL = /^[a-z]{2}(?:-[a-z]+)+-\d+$/;
 
 /**
@@ -54,6 +61,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const certificate = options.tls ?? (await selfSignedCertificate([hostname]));
   const secureContext = createSecureContext({ key: certificate.key, cert: certificate.cert });
 
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  if (
+    typeof handshakeTimeoutMs !== "number" ||
+    !(handshakeTimeoutMs > 0) ||
+    handshakeTimeoutMs > MAX_TIMER_MS
+  ) {
+    throw new TypeError(
+      `handshakeTimeoutMs must be a number of ms from 1 to ${MAX_TIMER_MS}, got ${String(handshakeTimeoutMs)}`,
+    );
+  }
+
   let skewMs = 0;
   let rejectNext = 0;
   let latencyMs = 0;
@@ -64,65 +82,150 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let cancelRequests = 0;
   const rejected: Partial<Record<RejectReason, number>> = {};
   const open = new Set<Duplex>();
-  const reject = (reason: RejectReason) => {
-    rejected[reason] = (rejected[reason] ?? 0) + 1;
+  const refuse = (refusal: GatewayRefusal) => {
+    rejected[refusal.reason] = (rejected[refusal.reason] ?? 0) + 1;
+    const listener = options.onRefusal;
+    if (!listener) return;
+    try {
+      listener(refusal);
+    } catch (error) {
+      // A listener's bug must not decide how a client's login ends.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   };
   const backendPassword = options.backend.password;
-
-  const context: SessionContext = {
-    secureContext,
-    allowPlaintext: options.allowPlaintext === true,
-    backend: { host: options.backend.host, port: options.backend.port },
-    backendPassword: (user) =>
-      typeof backendPassword === "function" ? backendPassword(user) : backendPassword,
-    authenticate(user, token): LoginVerdict {
-      if (rejectNext > 0) {
-        rejectNext -= 1;
-        reject("injected");
-        return { ok: false, reason: "injected" };
-      }
-      const verdict = verifyToken(token, {
-        user,
-        endpoint,
-        region,
-        credentials: readCredentials() as readonly GatewayCredential[],
-        now: baseNow() + skewMs,
-        clockSkewSeconds,
-        ...(options.allowedUsers ? { allowedUsers: options.allowedUsers } : {}),
-      });
-      if (!verdict.ok) {
-        reject(verdict.reason);
-        return { ok: false, reason: verdict.reason };
-      }
-      accepted += 1;
-      return { ok: true };
-    },
-    reject,
-    handshakeLatency: () => latencyMs,
-    takeDropAfterAuth() {
-      if (dropNext <= 0) return false;
-      dropNext -= 1;
-      return true;
-    },
-    track(stream) {
-      open.add(stream);
-      stream.once("close", () => open.delete(stream));
-    },
-    countCancelRequest() {
-      cancelRequests += 1;
-    },
+  const backend = { host: options.backend.host, port: options.backend.port };
+  const track = (stream: Duplex) => {
+    open.add(stream);
+    stream.once("close", () => open.delete(stream));
   };
 
-  const serve = engine === "postgres" ? servePgClient : serveMysqlClient;
+  /** The context of one client connection: shared state, plus who the client is. */
+  const contextFor = (socket: Socket): SessionContext & { refused(): boolean; destroy(): void } => {
+    const client = clientOf(socket);
+    let refused = false;
+    // This connection's streams: the socket, its TLS layer and its backend connection,
+    // all ended together when the handshake deadline passes.
+    const streams = new Set<Duplex>([socket]);
+    const report = (refusal: Omit<GatewayRefusal, "client">) => {
+      refused = true;
+      refuse({ ...refusal, client: client.label });
+    };
+    return {
+      secureContext,
+      allowPlaintext: options.allowPlaintext === true,
+      backend,
+      backendTimeoutMs: handshakeTimeoutMs,
+      client,
+      backendPassword: (user) =>
+        typeof backendPassword === "function" ? backendPassword(user) : backendPassword,
+      authenticate(user, token): LoginVerdict {
+        if (rejectNext > 0) {
+          rejectNext -= 1;
+          report({
+            reason: "injected",
+            detail: "an injected fault (faults.rejectNextLogins)",
+            user,
+            accessKeyId: undefined,
+          });
+          return { ok: false, reason: "injected" };
+        }
+        const verdict = verifyToken(token, {
+          user,
+          endpoint,
+          region,
+          credentials: readCredentials() as readonly GatewayCredential[],
+          now: baseNow() + skewMs,
+          clockSkewSeconds,
+          ...(options.allowedUsers ? { allowedUsers: options.allowedUsers } : {}),
+        });
+        if (!verdict.ok) {
+          report({
+            reason: verdict.reason,
+            detail: verdict.detail,
+            user,
+            accessKeyId: verdict.accessKeyId,
+          });
+          return { ok: false, reason: verdict.reason };
+        }
+        accepted += 1;
+        return { ok: true };
+      },
+      reject(reason, refusal) {
+        report({ reason, detail: refusal.detail, user: refusal.user, accessKeyId: undefined });
+      },
+      handshakeLatency: () => latencyMs,
+      takeDropAfterAuth() {
+        if (dropNext <= 0) return false;
+        dropNext -= 1;
+        return true;
+      },
+      track(stream) {
+        streams.add(stream);
+        stream.once("close", () => streams.delete(stream));
+        track(stream);
+      },
+      countCancelRequest() {
+        cancelRequests += 1;
+      },
+      refused: () => refused,
+      destroy() {
+        for (const stream of streams) stream.destroy();
+      },
+    };
+  };
+
+  const mysqlState: MysqlFrontState | undefined =
+    engine === "mysql"
+      ? {
+          greetings: new MysqlGreetingCache(backend, handshakeTimeoutMs),
+          ids: new MysqlSessionIds(),
+        }
+      : undefined;
+  // Read the backend's greeting now, so that the first client costs the backend nothing
+  // either; if the backend is down, the first client that connects tries again.
+  await mysqlState?.greetings.get().catch(() => undefined);
+  const serve = (socket: Socket, context: SessionContext): Promise<HandshakeOutcome> =>
+    mysqlState ? serveMysqlClient(socket, context, mysqlState) : servePgClient(socket, context);
+
   const server = createServer((socket: Socket) => {
     connections += 1;
     active += 1;
+    socket.setNoDelay(true);
+    track(socket);
+    const context = contextFor(socket);
+    let settled = false;
+    // Until its session is relayed, a client holds a socket (and a reader) that only a
+    // deadline frees if it stalls; a refused client that lingers is closed then too.
+    const deadline = setTimeout(() => {
+      if (!settled && !context.refused()) {
+        refuse({
+          reason: "timeout",
+          detail: `no verified login within ${handshakeTimeoutMs} ms`,
+          user: undefined,
+          client: context.client.label,
+          accessKeyId: undefined,
+        });
+      }
+      context.destroy();
+    }, handshakeTimeoutMs);
     socket.once("close", () => {
       active -= 1;
+      clearTimeout(deadline);
     });
-    socket.setNoDelay(true);
-    context.track(socket);
-    void serve(socket, context);
+    void serve(socket, context).then(
+      (outcome) => {
+        settled = true;
+        if (outcome === "relaying") clearTimeout(deadline);
+      },
+      () => {
+        // The fronts catch what they expect; anything else still closes the client.
+        settled = true;
+        context.destroy();
+      },
+    );
   });
   // Many clients may dial at once (pool warm-up); the default backlog would drop some.
   await new Promise<void>((resolve, reject) => {

@@ -14,6 +14,7 @@ export type {
   GatewayEngine,
   GatewayFaults,
   GatewayOptions,
+  GatewayRefusal,
   GatewayStats,
   RejectReason,
 } from "./gateway-options";

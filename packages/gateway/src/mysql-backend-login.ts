@@ -19,6 +19,7 @@ export interface MysqlPacket {
   readonly payload: Buffer;
 }
 
+/** Reads one packet (from the backend, which is trusted with its lengths). */
 export async function readPacket(reader: ByteReader): Promise<MysqlPacket> {
   const header = await reader.read(4);
   const length = header.readUIntLE(0, 3);
@@ -43,14 +44,20 @@ export interface MysqlBackend {
   readonly greeting: Greeting;
 }
 
-/** Connects to the real database and reads its greeting (the front mirrors it). */
-export async function openMysqlBackend(backend: {
-  host: string;
-  port: number;
-}): Promise<MysqlBackend> {
+/**
+ * Connects to the real database and reads its greeting, within `timeoutMs` (a backend
+ * that accepts and never greets must not hold a login forever).
+ */
+export async function openMysqlBackend(
+  backend: { readonly host: string; readonly port: number },
+  timeoutMs: number,
+): Promise<MysqlBackend> {
+  const s = connect({ host: backend.host, port: backend.port });
+  s.setNoDelay(true);
+  s.setTimeout(timeoutMs, () => {
+    s.destroy(new Error(`the database sent no greeting within ${timeoutMs} ms`));
+  });
   const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = connect({ host: backend.host, port: backend.port });
-    s.setNoDelay(true);
     s.once("connect", () => {
       s.off("error", reject);
       resolve(s);
@@ -60,6 +67,7 @@ export async function openMysqlBackend(backend: {
   const reader = new ByteReader(socket);
   try {
     const { payload } = await readPacket(reader);
+    socket.setTimeout(0);
     return { socket, reader, greeting: parseGreeting(payload) };
   } catch (error) {
     reader.detach();

@@ -11,6 +11,8 @@ export const CLIENT_CONNECT_ATTRS = 1 << 20;
 export const CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA = 1 << 21;
 export const CLIENT_ZSTD_COMPRESSION = 1 << 26;
 
+export const COM_QUERY = 0x03;
+export const COM_PROCESS_KILL = 0x0c;
 export const COM_CHANGE_USER = 0x11;
 
 /** One packet: 3-byte length, sequence id, payload. */

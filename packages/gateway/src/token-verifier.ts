@@ -45,7 +45,13 @@ export interface TokenExpectations {
  */
 export type TokenVerdict =
   | { readonly ok: true; readonly accessKeyId: string }
-  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly reason: RejectReason;
+      readonly detail: string;
+      /** The access key id the token names (public), once its shape is valid. */
+      readonly accessKeyId?: string | undefined;
+    };
 
 /** The service RDS IAM tokens are signed for. */
 const RDS_SERVICE = "rds-db";
@@ -304,7 +310,13 @@ export function verifyToken(token: string, expect: TokenExpectations): TokenVerd
   if (typeof token !== "string") return malformed("the password is not a string");
   const parsed = parseToken(token);
   if ("ok" in parsed) return parsed;
+  const verdict = judge(parsed, expect);
+  // The key a token names is public, and tells a log reader whose token it was.
+  return verdict.ok ? verdict : { ...verdict, accessKeyId: parsed.accessKeyId };
+}
 
+/** {@link verifyToken}'s checks of a well-formed token, in its order. */
+function judge(parsed: ParsedToken, expect: TokenExpectations): TokenVerdict {
   const candidates = expect.credentials.filter((c) => c.accessKeyId === parsed.accessKeyId);
   if (candidates.length === 0) {
     return reject(

@@ -574,3 +574,23 @@ describe("verifyToken rejects", () => {
       expectRejected(t, expectations(token, overrides), reason);
   });
 });
+
+describe("verifyToken names whose token it refused", () => {
+  it("a refused well-formed token carries its (public) access key id; a malformed one none", async () => {
+    const token = await sign({ credentials: SESSION });
+    const refused = verifyToken(flipLastSignatureDigit(token), expectations(token));
+    expect(refused).toMatchObject({
+      ok: false,
+      reason: "signature",
+      accessKeyId: SESSION.accessKeyId,
+    });
+    const unknown = verifyToken(token, expectations(token, { credentials: [STATIC] }));
+    expect(unknown).toMatchObject({
+      reason: "unknown-credentials",
+      accessKeyId: SESSION.accessKeyId,
+    });
+    const malformed = verifyToken("my real password!", expectations(token));
+    expect(malformed).toMatchObject({ ok: false, reason: "malformed" });
+    expect("accessKeyId" in malformed).toBe(false);
+  });
+});
