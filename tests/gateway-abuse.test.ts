@@ -425,6 +425,27 @@ describe("oversized messages before login are refused unread", () => {
     expect(mysql.gateway.stats().rejected.oversized).toBe(before + 1);
   });
 
+  it("MySQL: a client that resets right after an oversized header does not bring the gateway down", async () => {
+    // The refusal (ERR 1153) is written after the session's listeners are gone; the
+    // reset makes that write fail. Unhandled, that 'error' ended the process.
+    const before = mysql.gateway.stats().rejected.oversized ?? 0;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const socket = await dial(mysql.port);
+      await received(socket, 4);
+      socket.write(Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0x01]), Buffer.alloc(1024)]));
+      socket.resetAndDestroy();
+    }
+    await waitUntil(
+      "five oversized refusals",
+      () => (mysql.gateway.stats().rejected.oversized ?? 0) >= before + 5,
+      3_000,
+    );
+    // Still serving: a new client is greeted.
+    const next = await dial(mysql.port);
+    expect((await received(next, 4)).length).toBeGreaterThanOrEqual(4);
+    next.destroy();
+  });
+
   it("MySQL: 4 clients that claim 16 MiB packets and stream 8 MiB each are cut off; memory stays flat", async () => {
     const before = mysql.gateway.stats().rejected.oversized ?? 0;
     const sockets: Socket[] = [];

@@ -100,6 +100,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const track = (stream: Duplex) => {
     open.add(stream);
     stream.once("close", () => open.delete(stream));
+    // A peer may reset at any moment, also while we write our refusal after the
+    // session's own listeners are gone: an unhandled 'error' would end the process.
+    stream.on("error", () => stream.destroy());
   };
 
   /** The context of one client connection: shared state, plus who the client is. */
