@@ -121,9 +121,12 @@ describe("rds-iam CLI: help and errors", () => {
     ]);
     expect(sslmode).toMatchObject({ status: 1, stdout: "" });
     expect(sslmode.stderr).toContain("--param sslmode governs TLS");
+    expect(sslmode.stderr).toContain("--ca <file>");
+    expect(sslmode.stderr).not.toContain("iamAllowPlaintext");
     expect(sslmode.stderr).toContain("CONFLICTING_OPTIONS");
     expect(host).toMatchObject({ status: 1, stdout: "" });
     expect(host.stderr).toContain("--param host");
+    expect(host.stderr).toContain("--host, --port or --user");
   });
 
   it("inspect --check exits 1 when the credentials do not load, naming the CLI's flags", async () => {

@@ -71,7 +71,8 @@ export async function writeCaFile(
   return file;
 }
 
-let fallback: string | undefined;
+/** This process's own directory, when the per-user one was planted by someone else. */
+let fallback: { tmp: string; stale: boolean; dir: Promise<string> } | undefined;
 
 /**
  * The per-user directory, or, when another local user planted something under its
@@ -80,16 +81,45 @@ let fallback: string | undefined;
  * every URL this user builds until the next reboot.
  */
 async function defaultDirectory(): Promise<string> {
-  for (const candidate of [defaultCaDirectory(), fallback]) {
-    if (candidate === undefined) continue;
-    try {
-      return await privateDirectory(candidate);
-    } catch (error) {
-      if (!isRdsIamError(error) || error.code !== "INSECURE_PATH") throw error;
-    }
+  try {
+    return await privateDirectory(defaultCaDirectory());
+  } catch (error) {
+    if (!isRdsIamError(error) || error.code !== "INSECURE_PATH") throw error;
   }
-  fallback = await mkdtemp(join(tmpdir(), `${basename(defaultCaDirectory())}-`));
-  return privateDirectory(fallback);
+  return fallbackDirectory();
+}
+
+/**
+ * One fallback directory per process and temporary directory, shared by concurrent
+ * callers (the choice is made without awaiting, so they cannot each make one); made
+ * again only if it failed or was removed.
+ */
+function fallbackDirectory(): Promise<string> {
+  const tmp = tmpdir();
+  if (fallback === undefined || fallback.tmp !== tmp || fallback.stale) {
+    const entry = {
+      tmp,
+      stale: false,
+      dir: (async () => {
+        // An unsafe temporary directory fails here, before anything is made in it.
+        await checkAncestors(tmp);
+        return mkdtemp(join(tmp, `${basename(defaultCaDirectory())}-`));
+      })(),
+    };
+    entry.dir.catch(() => {
+      entry.stale = true;
+    });
+    fallback = entry;
+  }
+  const entry = fallback;
+  return entry.dir.then(async (dir) => {
+    if ((await lstatOrUndefined(dir)) === undefined) {
+      // Removed since: a new one, never the old name made again.
+      entry.stale = true;
+      return fallbackDirectory();
+    }
+    return privateDirectory(dir);
+  });
 }
 
 /**

@@ -54,6 +54,19 @@ const TARGET_KEYS = new Set([
   "isserver",
 ]);
 
+/** How the caller's users set what a refused parameter would have set (options or flags). */
+export interface UrlParamFixes {
+  /** Where TLS is configured instead. */
+  readonly tls: string;
+  /** Where the target and login are given instead. */
+  readonly target: string;
+}
+
+const LIBRARY_FIXES: UrlParamFixes = {
+  tls: "to trust your own CA pass ssl: { ca } or caFile, and for a local test gateway without TLS, ssl: false with iamAllowPlaintext",
+  target: "set host, port or user as options",
+};
+
 /** Parameters that print or keep packets, the token among them. */
 const DEBUG_KEYS = new Set(["debug", "logpackets", "debugcompress"]);
 
@@ -64,6 +77,7 @@ const DEBUG_KEYS = new Set(["debug", "logpackets", "debugcompress"]);
  *
  * @param option How the caller spells the parameters option (`params`, `--param`).
  * @param nameOf How to name one parameter in an error (default `params.<key>`).
+ * @param fixes What the errors suggest instead (default: the library's options).
  * @throws RdsIamError `INVALID_OPTION` for a malformed entry, `CONFLICTING_OPTIONS`
  * naming `params.<key>` for a refused key.
  */
@@ -71,6 +85,7 @@ export function checkUrlParams(
   params: unknown,
   option = "params",
   nameOf: (key: string) => string = (key) => `${option}.${key}`,
+  fixes: UrlParamFixes = LIBRARY_FIXES,
 ): Record<string, string> {
   if (params === undefined || params === null) return {};
   if (typeof params !== "object" || isArraySafe(params)) {
@@ -94,14 +109,14 @@ export function checkUrlParams(
     if (lower.startsWith("ssl") || TLS_KEYS.has(lower)) {
       throw new RdsIamError(
         "CONFLICTING_OPTIONS",
-        `${named} governs TLS, which rds-iam sets itself so that the token only travels over verified TLS. Remove it; to trust your own CA pass ssl: { ca } or caFile, and for a local test gateway without TLS, ssl: false with iamAllowPlaintext.`,
+        `${named} governs TLS, which rds-iam sets itself so that the token only travels over verified TLS. Remove it; ${fixes.tls}.`,
         { option: named },
       );
     }
     if (TARGET_KEYS.has(lower)) {
       throw new RdsIamError(
         "CONFLICTING_OPTIONS",
-        `${named} would replace where the token is sent or who logs in. Remove it and set host, port or user as options (the token is the password).`,
+        `${named} would replace where the token is sent or who logs in. Remove it and ${fixes.target} (the token is the password).`,
         { option: named },
       );
     }

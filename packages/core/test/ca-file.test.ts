@@ -3,6 +3,7 @@ import {
   chownSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   symlinkSync,
@@ -163,6 +164,33 @@ describe("writeCaFile", () => {
       expect(dir.uid).toBe(process.getuid?.());
       expect(dir.mode & 0o777).toBe(0o700);
       expect(readFileSync(caFile, "utf8")).toContain("BEGIN CERTIFICATE");
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    }
+  });
+
+  it("a planted default directory costs one fallback directory per process, none under an unsafe TMPDIR", async () => {
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = sandbox;
+    try {
+      const planted = join(sandbox, `rds-iam-${process.getuid?.()}`);
+      mkdirSync(planted, { mode: 0o755 });
+      chownSync(planted, OTHER_UID, OTHER_UID);
+      // Concurrent first calls share one directory.
+      const files = await Promise.all(Array.from({ length: 8 }, (_, i) => writeCaFile(`PEM ${i}`)));
+      expect(new Set(files.map((file) => dirname(file))).size).toBe(1);
+      expect(readdirSync(sandbox).filter((name) => name.startsWith("rds-iam-")).length).toBe(2);
+
+      // A TMPDIR others may write to, without the sticky bit: refused, nothing made there.
+      const shared = join(sandbox, "shared");
+      mkdirSync(shared);
+      chmodSync(shared, 0o777);
+      process.env.TMPDIR = shared;
+      for (let i = 0; i < 3; i++) {
+        await expect(writeCaFile("PEM")).rejects.toMatchObject({ code: "INSECURE_PATH" });
+      }
+      expect(readdirSync(shared)).toEqual([]);
     } finally {
       if (previous === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = previous;

@@ -197,6 +197,9 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  // A closed terminal: without a handler Node exits at once and the credentials
+  // endpoint's token file would stay behind.
+  process.once("SIGHUP", stop);
 }
 
 function parse() {

@@ -3,17 +3,29 @@ import type { GatewayRefusal, GatewayStats } from "./gateway-options";
 /** A field's longest printed form: a client chooses its user name, and a log line's length. */
 const MAX_FIELD = 200;
 
-// Control characters (a user name can hold a newline) would forge or break log lines.
+// Control characters (a user name can hold a newline) would forge or break log lines;
+// bidirectional overrides would make a line read differently than it is; a quote or a
+// backslash would let a user name fake the fields after it.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROL =
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const CONTROL_OR_QUOTE =
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff"\\]/g;
 
-/** `text` with control characters escaped and its length bounded: safe on one log line. */
-export function printable(text: string): string {
-  const escaped = text.replace(
-    CONTROL,
+/**
+ * `text` with control characters (and, for a quoted field, quotes and backslashes)
+ * escaped and its length bounded: safe on one log line. The detail ends the line, so
+ * quotes there fake nothing and stay readable.
+ */
+export function printable(text: string, quoted = true): string {
+  // Cut first, then escape: cutting after would split an escape sequence in two.
+  const cut = text.length > MAX_FIELD ? text.slice(0, MAX_FIELD) : text;
+  const escaped = cut.replace(
+    quoted ? CONTROL_OR_QUOTE : CONTROL,
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
   );
-  return escaped.length > MAX_FIELD ? `${escaped.slice(0, MAX_FIELD)}...` : escaped;
+  return cut === text ? escaped : `${escaped}...`;
 }
 
 /**
@@ -25,7 +37,7 @@ export function formatRefusal(refusal: GatewayRefusal): string {
   const parts = [`client ${refusal.client}`];
   if (refusal.user !== undefined) parts.push(`user "${printable(refusal.user)}"`);
   if (refusal.accessKeyId !== undefined) parts.push(`access key ${printable(refusal.accessKeyId)}`);
-  return `refused (${refusal.reason}) ${parts.join(", ")}: ${printable(refusal.detail)}`;
+  return `refused (${refusal.reason}) ${parts.join(", ")}: ${printable(refusal.detail, false)}`;
 }
 
 /** The counters as one line, e.g. at exit: connections, accepted, refused by reason. */

@@ -39,6 +39,21 @@ describe("refusal log lines", () => {
     expect(printable("tab\there\u2028")).toBe("tab\\u0009here\\u2028");
   });
 
+  it("a user name cannot fake the fields after it, reverse the line, or leave half an escape", () => {
+    const line = formatRefusal({
+      reason: "signature",
+      detail: "x",
+      user: 'app", access key AKIAFAKE: ok\u202etxt.exe',
+      client: "127.0.0.1:1",
+      accessKeyId: undefined,
+    });
+    expect(line).toContain('user "app\\u0022, access key AKIAFAKE: ok\\u202etxt.exe"');
+    expect(line).not.toContain("\u202e");
+    // Cut before escaping: the last escape is whole.
+    expect(printable(`${"a".repeat(199)}\n`)).toBe(`${"a".repeat(199)}\\u000a`);
+    expect(printable(`${"a".repeat(200)}\n`)).toBe(`${"a".repeat(200)}...`);
+  });
+
   it("counts: connections, accepted, refused by reason", () => {
     expect(
       formatStats({

@@ -110,7 +110,10 @@ Example:
         configurable: true,
       });
     }
-    checkUrlParams(params, "--param", (key) => `--param ${key}`);
+    checkUrlParams(params, "--param", (key) => `--param ${key}`, {
+      tls: "to trust your own CA pass --ca <file>, and for a local test gateway without TLS, --allow-plaintext",
+      target: "give --host, --port or --user",
+    });
     const caFile = pick(values, "ca");
     const plaintext = values["allow-plaintext"] === true;
     if (plaintext && caFile !== undefined) {
