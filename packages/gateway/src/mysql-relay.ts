@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { MysqlInfileState } from "./mysql-infile";
 import { mayBeKill, translateKill } from "./mysql-kill";
 import { COM_CHANGE_USER, errPayload, packet } from "./mysql-packets";
 
@@ -27,7 +28,10 @@ export function relayMysqlCommands(
     stream.on("error", end);
     stream.on("close", end);
   }
+  // Backend-to-client bytes are relayed untouched; the infile state only reads them.
+  const infile = new MysqlInfileState();
   if (backendPending.length > 0) client.write(backendPending);
+  backend.on("data", (chunk: Buffer) => infile.serverData(chunk));
   backend.pipe(client);
 
   // Bytes left in the current packet, and a partial packet carried between chunks.
@@ -57,6 +61,14 @@ export function relayMysqlCommands(
       const length = data.readUIntLE(at, 3);
       const sequence = data[at + 3] as number;
       const command = data[at + 4];
+      // File data (LOAD DATA LOCAL INFILE) is not commands, whatever its bytes say.
+      const inFile = infile.sendingFile;
+      infile.clientPacket(sequence, length);
+      if (inFile) {
+        remaining = length;
+        at += 4;
+        continue;
+      }
       if (sequence === 0 && length > 0 && command === COM_CHANGE_USER) {
         client.write(
           packet(

@@ -19,7 +19,7 @@ export class BackendLoginError extends Error {
   }
 }
 
-/** A backend session past authentication, with what it sent after AuthenticationOk. */
+/** A backend session ready for queries, with what it sent after AuthenticationOk (to relay). */
 export interface PgBackendSession {
   readonly socket: Socket;
   readonly pending: Buffer;
@@ -82,7 +82,24 @@ export async function pgBackendLogin(
         );
       }
     }
-    return { socket, pending: reader.detach() };
+    // With trust (or any) authentication PostgreSQL still refuses a missing role or
+    // database after AuthenticationOk: read on to ReadyForQuery, so that such a refusal
+    // is the login's outcome (reported and counted), not a message relayed unnoticed.
+    const after: Buffer[] = [];
+    for (;;) {
+      const header = await reader.read(5);
+      const body = await reader.read(header.readInt32BE(1) - 4);
+      if (header[0] === 0x45) {
+        const { message: text } = parseErrorFields(body);
+        throw new BackendLoginError(
+          text ?? "backend refused the session",
+          Buffer.concat([header, body]),
+        );
+      }
+      after.push(header, body);
+      if (header[0] === 0x5a) break;
+    }
+    return { socket, pending: Buffer.concat([...after, reader.detach()]) };
   } catch (error) {
     reader.detach();
     socket.destroy();
