@@ -6,11 +6,11 @@ const MAX_FIELD = 200;
 // Control characters (a user name can hold a newline) would forge or break log lines;
 // bidirectional overrides would make a line read differently than it is; a quote or a
 // backslash would let a user name fake the fields after it.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
   /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL_OR_QUOTE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
   /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff"\\]/g;
 
 /**
