@@ -1,14 +1,17 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const src = (name: string) =>
-  fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const src = (name: string, entry = "index") =>
+  fileURLToPath(new URL(`./packages/${name}/src/${entry}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     // Tests run against the sources; `packages/core/test/exports.test.ts` checks the
     // built packages the way users import them.
+    // Subpath entries first: an alias also matches what starts with its name and a "/".
     alias: {
+      "@rds-iam/core/driver": src("core", "driver"),
+      "@rds-iam/prisma/migrate": src("prisma", "migrate"),
       "@rds-iam/core": src("core"),
       "@rds-iam/gateway": src("gateway"),
       "@rds-iam/knex": src("knex"),

@@ -1,9 +1,5 @@
-import {
-  createMariadbConnectionFactory,
-  generateAuthToken,
-  mysql2IamConfig,
-  withMysql2AuthRetry,
-} from "@rds-iam/core";
+import { generateAuthToken, mysql2IamConfig, TokenCache } from "@rds-iam/core";
+import { createMariadbConnectionFactory, withMysql2AuthRetry } from "@rds-iam/core/driver";
 import mariadb from "mariadb";
 import mysql from "mysql2";
 import mysqlPromise from "mysql2/promise";
@@ -26,7 +22,14 @@ describe("gateway in front of MariaDB", () => {
     await fixture?.close();
   });
 
-  const config = () => mysql2IamConfig({ ...fixture.iamOptions(), database: fixture.database });
+  // Each test counts its own provider's mints: a token cache of its own (by default,
+  // providers for the same user share the process's tokens).
+  const config = () =>
+    mysql2IamConfig({
+      ...fixture.iamOptions(),
+      database: fixture.database,
+      tokenCache: new TokenCache(),
+    });
 
   function sign(overrides: Partial<Parameters<typeof generateAuthToken>[0]> = {}): Promise<string> {
     return generateAuthToken({

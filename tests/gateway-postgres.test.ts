@@ -1,5 +1,6 @@
 import { connect } from "node:net";
-import { generateAuthToken, pgIamConfig, withPgAuthRetry } from "@rds-iam/core";
+import { generateAuthToken, pgIamConfig, TokenCache } from "@rds-iam/core";
+import { withPgAuthRetry } from "@rds-iam/core/driver";
 import type { RejectReason } from "@rds-iam/gateway";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,7 +21,14 @@ describe("gateway in front of PostgreSQL", () => {
     await fixture?.close();
   });
 
-  const config = () => pgIamConfig({ ...fixture.iamOptions(), database: fixture.database });
+  // Each test counts its own provider's mints: a token cache of its own (by default,
+  // providers for the same user share the process's tokens).
+  const config = () =>
+    pgIamConfig({
+      ...fixture.iamOptions(),
+      database: fixture.database,
+      tokenCache: new TokenCache(),
+    });
 
   /** A raw login with a password the test chose, over TLS verified against the gateway's CA. */
   async function loginWith(password: string, options: { ssl?: false; user?: string } = {}) {

@@ -2,7 +2,9 @@ import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { createIamAdapter, deployMysqlMigrations } from "@rds-iam/prisma";
+import { TokenCache } from "@rds-iam/core";
+import { createIamAdapter } from "@rds-iam/prisma";
+import { deployMysqlMigrations } from "@rds-iam/prisma/migrate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeClock } from "../packages/core/test/support";
 import {
@@ -18,6 +20,12 @@ let PrismaClient: TestPrismaClientClass;
 beforeAll(async () => {
   PrismaClient = await loadPrismaClient("mysql");
 });
+
+/**
+ * A token cache of the adapter's own, for tests that count its mints: by default,
+ * adapters (and the migration runner) for the same user share the process's tokens.
+ */
+const OWN_TOKENS = () => ({ tokenCache: new TokenCache() });
 
 function adapterFor(fixture: IamFixture, extra: Record<string, unknown> = {}) {
   return createIamAdapter({
@@ -50,7 +58,7 @@ describe("Prisma 7 on MariaDB through the IAM gateway", () => {
 
   beforeAll(async () => {
     fixture = await startIamFixture("mysql");
-    adapter = adapterFor(fixture, { connectionLimit: 4 });
+    adapter = adapterFor(fixture, { connectionLimit: 4, ...OWN_TOKENS() });
     prisma = new PrismaClient({ adapter });
   });
   afterAll(async () => {
@@ -220,7 +228,7 @@ describe("Prisma on MariaDB: rejected logins", () => {
   });
 
   it("retries one rejected login with a fresh token: success, one extra mint", async () => {
-    const adapter = adapterFor(fixture);
+    const adapter = adapterFor(fixture, OWN_TOKENS());
     const prisma = new PrismaClient({ adapter });
     try {
       const rejectedBefore = fixture.gateway.stats().rejected.injected ?? 0;
@@ -237,7 +245,7 @@ describe("Prisma on MariaDB: rejected logins", () => {
   });
 
   it("gives up after the retry with an error that names the fix and no token", async () => {
-    const adapter = adapterFor(fixture);
+    const adapter = adapterFor(fixture, OWN_TOKENS());
     const prisma = new PrismaClient({ adapter });
     try {
       fixture.gateway.faults.skewClock(20 * 60_000);
@@ -276,7 +284,7 @@ describe("Prisma on MariaDB: token rotation on a shared fake clock", () => {
   });
 
   it("opens new connections with a new token after expiry while in-use ones keep working", async () => {
-    const adapter = adapterFor(fixture, { clock });
+    const adapter = adapterFor(fixture, { clock, ...OWN_TOKENS() });
     const prisma = new PrismaClient({ adapter });
     try {
       await prisma.user.count();
@@ -300,7 +308,7 @@ describe("Prisma on MariaDB: token rotation on a shared fake clock", () => {
   });
 
   it("runs an hour of simulated traffic with zero failures", async () => {
-    const adapter = adapterFor(fixture, { clock, connectionLimit: 3 });
+    const adapter = adapterFor(fixture, { clock, connectionLimit: 3, ...OWN_TOKENS() });
     const prisma = new PrismaClient({ adapter });
     const acceptedBefore = fixture.gateway.stats().accepted;
     let failures = 0;

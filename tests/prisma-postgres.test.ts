@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { TokenCache } from "@rds-iam/core";
 import { createIamAdapter } from "@rds-iam/prisma";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeClock } from "../packages/core/test/support";
@@ -15,6 +16,12 @@ let PrismaClient: TestPrismaClientClass;
 beforeAll(async () => {
   PrismaClient = await loadPrismaClient("postgres");
 });
+
+/**
+ * A token cache of the adapter's own, for tests that count its mints: by default,
+ * adapters (and the migration runner) for the same user share the process's tokens.
+ */
+const OWN_TOKENS = () => ({ tokenCache: new TokenCache() });
 
 function adapterFor(fixture: IamFixture, extra: Record<string, unknown> = {}) {
   return createIamAdapter({
@@ -42,7 +49,7 @@ describe("Prisma 7 on PostgreSQL through the IAM gateway", () => {
 
   beforeAll(async () => {
     fixture = await startIamFixture("postgres");
-    adapter = adapterFor(fixture, { max: 4 });
+    adapter = adapterFor(fixture, { max: 4, ...OWN_TOKENS() });
     prisma = new PrismaClient({ adapter });
     await createTables(prisma);
   });
@@ -141,7 +148,7 @@ describe("Prisma on PostgreSQL: rejected logins", () => {
   });
 
   it("retries one rejected login with a fresh token: success, one extra mint", async () => {
-    const adapter = adapterFor(fixture);
+    const adapter = adapterFor(fixture, OWN_TOKENS());
     const prisma = new PrismaClient({ adapter });
     try {
       fixture.gateway.faults.rejectNextLogins(1);
@@ -157,7 +164,7 @@ describe("Prisma on PostgreSQL: rejected logins", () => {
   });
 
   it("gives up after the retry with an error that names the fix and no token", async () => {
-    const adapter = adapterFor(fixture);
+    const adapter = adapterFor(fixture, OWN_TOKENS());
     const prisma = new PrismaClient({ adapter });
     try {
       // The gateway's clock runs 20 minutes ahead: every token we sign looks expired.
@@ -195,7 +202,7 @@ describe("Prisma on PostgreSQL: token rotation on a shared fake clock", () => {
   });
 
   it("opens new connections with a new token after expiry while in-use ones keep working", async () => {
-    const adapter = adapterFor(fixture, { clock });
+    const adapter = adapterFor(fixture, { clock, ...OWN_TOKENS() });
     const prisma = new PrismaClient({ adapter });
     try {
       await prisma.user.count();
@@ -222,7 +229,7 @@ describe("Prisma on PostgreSQL: token rotation on a shared fake clock", () => {
   });
 
   it("runs an hour of simulated traffic with zero failures", async () => {
-    const adapter = adapterFor(fixture, { clock, max: 3 });
+    const adapter = adapterFor(fixture, { clock, max: 3, ...OWN_TOKENS() });
     const prisma = new PrismaClient({ adapter });
     const acceptedBefore = fixture.gateway.stats().accepted;
     let failures = 0;

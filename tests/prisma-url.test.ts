@@ -5,12 +5,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import { loadConfigFromFile } from "@prisma/config";
-import { buildDatabaseUrl, rdsCaBundle, rdsCaBundleForRegion } from "@rds-iam/core";
+import { rdsCaBundle } from "@rds-iam/core";
 import { iamDatasourceUrl } from "@rds-iam/prisma";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { parse, parseIntoClientConfig } from "pg-connection-string";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDatabaseUrl } from "../packages/core/src/database-url";
+import { rdsCaBundleForRegion } from "../packages/core/src/tls";
 import { isolatedAwsEnv, withEnv } from "./support/aws-env";
 import { type IamFixture, startIamFixture, testCredentials } from "./support/iam-fixture";
 

@@ -1,4 +1,4 @@
-import { typeormSuite } from "../packages/typeorm/test/integration/suite";
+import { typeormSuite } from "./typeorm/suite";
 
 // TypeORM type "postgres", both supported majors, through the gateway in front of the real database.
 typeormSuite({ type: "postgres", major: "1.x" });

@@ -1,8 +1,8 @@
 import type { IamAuth } from "@rds-iam/core";
 import {
   createIamAdapter,
-  type IamMariadbAdapterFactory,
-  type IamPgAdapterFactory,
+  type IamPrismaMariadbAdapterFactory,
+  type IamPrismaPgAdapterFactory,
   iamDatasourceUrl,
 } from "@rds-iam/prisma";
 import { afterAll, describe, it } from "vitest";
@@ -40,7 +40,7 @@ async function openPrismaPg(
   const PrismaClient = await loadPrismaClient("postgres");
   const adapter = createIamAdapter({ engine: "postgres", ...options, max: size } as Parameters<
     typeof createIamAdapter
-  >[0]) as IamPgAdapterFactory;
+  >[0]) as IamPrismaPgAdapterFactory;
   trackTokens(adapter.auth);
   // Prisma builds the pg pool inside the adapter; keep a handle on it to recycle connections.
   let pool: PgPoolLike | undefined;
@@ -77,7 +77,7 @@ async function openPrismaMariadb(
     engine: "mysql",
     ...options,
     connectionLimit: size,
-  } as Parameters<typeof createIamAdapter>[0]) as IamMariadbAdapterFactory;
+  } as Parameters<typeof createIamAdapter>[0]) as IamPrismaMariadbAdapterFactory;
   const auth: IamAuth = adapter.auth;
   trackTokens(auth);
   const prisma = new PrismaClient({ adapter });

@@ -1,12 +1,9 @@
+import { createIamAuth, iamDatabaseUrl, mysql2IamConfig, pgIamConfig } from "@rds-iam/core";
 import {
-  createIamAuth,
   createMariadbConnectionFactory,
-  iamDatabaseUrl,
   type MariadbModuleLike,
   mysql2AuthPlugins,
-  mysql2IamConfig,
-  pgIamConfig,
-} from "@rds-iam/core";
+} from "@rds-iam/core/driver";
 import { afterAll, describe, it } from "vitest";
 import { isolatedAwsEnv, withEnv } from "../support/aws-env";
 import { assertNoLeaks } from "../support/secret-scan";

@@ -1,12 +1,12 @@
 import {
   createIamAuth,
-  createMariadbConnectionFactory,
   iamDatabaseUrl,
   isRdsIamError,
   mysql2IamConfig,
   pgIamConfig,
   TokenCache,
 } from "@rds-iam/core";
+import { createMariadbConnectionFactory } from "@rds-iam/core/driver";
 import { iamConnection } from "@rds-iam/knex";
 import { createIamAdapter, iamDatasourceUrl } from "@rds-iam/prisma";
 import { withIamAuth } from "@rds-iam/typeorm";
@@ -215,7 +215,9 @@ describe("mistakes get the error that names the fix", () => {
       "Prisma createIamAdapter": (o) => createIamAdapter(o as never),
       "Prisma iamDatasourceUrl": (o) => iamDatasourceUrl(o as never),
     };
-    const plain = () => ({ engine: "postgres", ...BASE });
+    // The engine each entry point is for (mysql2 and mariadb refuse "postgres").
+    let engine = "postgres";
+    const plain = () => ({ engine, ...BASE });
     const withThrowingGetter = () => {
       const options: Record<string, unknown> = plain();
       Object.defineProperty(options, "iamRegion", {
@@ -242,6 +244,7 @@ describe("mistakes get the error that names the fix", () => {
       return { ...plain(), ssl };
     };
     for (const [name, call] of Object.entries(direct)) {
+      engine = name.startsWith("mysql2") || name.includes("Mariadb") ? "mysql" : "postgres";
       for (const make of [withThrowingGetter, revoked, sslThrows]) {
         if (name === "createIamAuth" && make === sslThrows) continue; // it takes no ssl
         const error = await failureOf(() => call(make()));

@@ -1,4 +1,5 @@
-import { isRdsIamError, pgIamConfig, withPgAuthRetry } from "@rds-iam/core";
+import { isRdsIamError, pgIamConfig } from "@rds-iam/core";
+import { withPgAuthRetry } from "@rds-iam/core/driver";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withEnv } from "../support/aws-env";

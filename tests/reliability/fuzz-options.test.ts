@@ -1,19 +1,19 @@
 import {
-  buildDatabaseUrl,
   createIamAuth,
-  createMariadbConnectionFactory,
   iamDatabaseUrl,
   isRdsIamError,
   mysql2IamConfig,
   pgIamConfig,
   TokenCache,
 } from "@rds-iam/core";
+import { createMariadbConnectionFactory } from "@rds-iam/core/driver";
 import { iamConnection } from "@rds-iam/knex";
 import { createIamAdapter, iamDatasourceUrl } from "@rds-iam/prisma";
 import { iamAuthOf, withIamAuth } from "@rds-iam/typeorm";
 import fc from "fast-check";
 import * as mariadb from "mariadb";
 import { afterAll, describe, expect, it } from "vitest";
+import { buildDatabaseUrl } from "../../packages/core/src/database-url";
 import { isolatedAwsEnv, withEnv } from "../support/aws-env";
 
 /**

@@ -1,4 +1,5 @@
-import { isAuthFailure, isRdsIamError } from "@rds-iam/core";
+import { isRdsIamError, TokenCache } from "@rds-iam/core";
+import { isAuthFailure } from "@rds-iam/core/driver";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { IamFixture } from "../support/iam-fixture";
 import { assertNoLeaks, observe } from "../support/secret-scan";
@@ -27,8 +28,10 @@ afterAll(async () => {
 function setup(binding: BindingUnderTest, connectTimeoutMs?: number) {
   const fixture = fixtures[binding.engine];
   if (fixture === undefined) throw new Error(`no ${binding.engine} fixture`);
+  // Each test counts its own binding's mints: a token cache of its own (by default,
+  // providers for the same user share the process's tokens).
   const open = binding.open(
-    { ...fixture.iamOptions(), database: fixture.database, clock },
+    { ...fixture.iamOptions(), database: fixture.database, clock, tokenCache: new TokenCache() },
     connectTimeoutMs,
   );
   const rejected = (reason: "expired" | "not-yet-valid") =>

@@ -1,14 +1,9 @@
-import {
-  isRdsIamError,
-  mysql2IamConfig,
-  pgIamConfig,
-  withMysql2AuthRetry,
-  withPgAuthRetry,
-} from "@rds-iam/core";
+import { isRdsIamError, mysql2IamConfig, pgIamConfig } from "@rds-iam/core";
+import { withMysql2AuthRetry, withPgAuthRetry } from "@rds-iam/core/driver";
 import mysql from "mysql2";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeClock } from "../../packages/knex/test/integration/helpers";
+import { fakeClock } from "../knex/helpers";
 import { type IamFixture, startIamFixture } from "../support/iam-fixture";
 
 const MINUTE = 60_000;

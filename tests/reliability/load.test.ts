@@ -1,4 +1,5 @@
-import { mysql2IamConfig, pgIamConfig, withPgAuthRetry } from "@rds-iam/core";
+import { mysql2IamConfig, pgIamConfig } from "@rds-iam/core";
+import { withPgAuthRetry } from "@rds-iam/core/driver";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,4 +1,5 @@
-import { isAuthFailure, isRdsIamError } from "@rds-iam/core";
+import { isRdsIamError } from "@rds-iam/core";
+import { isAuthFailure } from "@rds-iam/core/driver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IamFixture } from "../support/iam-fixture";
 import { assertNoLeaks, observe } from "../support/secret-scan";

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import {
   createIamAuth,
-  createMariadbConnectionFactory,
   generateAuthToken,
   iamDatabaseUrl,
   mysql2IamConfig,
   pgIamConfig,
   TokenCache,
 } from "@rds-iam/core";
+import { createMariadbConnectionFactory } from "@rds-iam/core/driver";
 import { afterAll, describe, expect, it } from "vitest";
 import { tlsStream } from "../../packages/core/test/support";
 import {

@@ -1,8 +1,5 @@
-import {
-  createMariadbConnectionFactory,
-  mysql2IamConfig,
-  withMysql2AuthRetry,
-} from "@rds-iam/core";
+import { mysql2IamConfig } from "@rds-iam/core";
+import { createMariadbConnectionFactory, withMysql2AuthRetry } from "@rds-iam/core/driver";
 import mariadb, { type Connection } from "mariadb";
 import mysql from "mysql2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
-import { createMariadbConnectionFactory, mysql2IamConfig, pgIamConfig } from "@rds-iam/core";
+import { mysql2IamConfig, pgIamConfig } from "@rds-iam/core";
+import { createMariadbConnectionFactory } from "@rds-iam/core/driver";
 import { iamConnection } from "@rds-iam/knex";
 import { createIamAdapter } from "@rds-iam/prisma";
 import { withIamAuth } from "@rds-iam/typeorm";

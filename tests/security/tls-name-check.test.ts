@@ -1,9 +1,5 @@
-import {
-  createMariadbConnectionFactory,
-  isRdsIamError,
-  mysql2IamConfig,
-  pgIamConfig,
-} from "@rds-iam/core";
+import { isRdsIamError, mysql2IamConfig, pgIamConfig } from "@rds-iam/core";
+import { createMariadbConnectionFactory } from "@rds-iam/core/driver";
 import { selfSignedCertificate } from "@rds-iam/gateway";
 import { iamConnection } from "@rds-iam/knex";
 import { withIamAuth } from "@rds-iam/typeorm";

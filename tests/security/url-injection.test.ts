@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { buildDatabaseUrl, type DatabaseUrlFlavor, iamDatabaseUrl } from "@rds-iam/core";
+import { type DatabaseUrlFlavor, iamDatabaseUrl } from "@rds-iam/core";
 import { parse as parsePgUrl } from "pg-connection-string";
 import { describe, expect, it } from "vitest";
+import { buildDatabaseUrl } from "../../packages/core/src/database-url";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
 const CREDENTIALS = {

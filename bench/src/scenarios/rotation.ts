@@ -1,10 +1,5 @@
-import {
-  type IamAuth,
-  mysql2IamConfig,
-  pgIamConfig,
-  withMysql2AuthRetry,
-  withPgAuthRetry,
-} from "@rds-iam/core";
+import { type IamAuth, mysql2IamConfig, pgIamConfig } from "@rds-iam/core";
+import { withMysql2AuthRetry, withPgAuthRetry } from "@rds-iam/core/driver";
 import { startCredentialServer } from "@rds-iam/gateway";
 import mysqlCallback from "mysql2";
 import type mysql from "mysql2/promise";

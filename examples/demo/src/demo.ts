@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { createCredentialProvider, generateAuthToken } from "@rds-iam/core";
+import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import { generateAuthToken } from "@rds-iam/core";
 import { type Gateway, startCredentialServer, startGateway } from "@rds-iam/gateway";
 import pg from "pg";
 import {
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
       username: naive.target.user,
       region: "us-east-1",
       signingDate: new Date(time.now()),
-      credentials: createCredentialProvider(undefined, undefined),
+      credentials: fromNodeProviderChain(),
     });
 
     heading("1. Log in and write");

@@ -12,7 +12,8 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { startGateway } from "@rds-iam/gateway";
-import { createIamAdapter, deployMysqlMigrations } from "@rds-iam/prisma";
+import { createIamAdapter } from "@rds-iam/prisma";
+import { deployMysqlMigrations } from "@rds-iam/prisma/migrate";
 import { PrismaClient } from "./generated/prisma/client.ts";
 
 const ENDPOINT = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
@@ -103,7 +104,7 @@ try {
 
     const stats = gateway.stats();
     console.log(
-      `IAM logins accepted: ${stats.accepted}, rejected: ${JSON.stringify(stats.rejected)}; tokens minted by the app's adapter: ${adapter.auth.stats().mints}`,
+      `IAM logins accepted: ${stats.accepted}, rejected: ${JSON.stringify(stats.rejected)}; tokens minted by the app's adapter: ${adapter.auth.stats().mints} (the migration run's token, shared in the process, served its logins)`,
     );
   } finally {
     await prisma.$disconnect();

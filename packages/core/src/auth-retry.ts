@@ -15,14 +15,14 @@ export async function withAuthRetry<T>(
   try {
     return await attempt(first);
   } catch (error) {
-    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    if (!isFreshRejection(error, auth)) throw error;
     auth.invalidate(first);
   }
   const second = await auth.getToken();
   try {
     return await attempt(second);
   } catch (error) {
-    if (!isAuthFailure(error, auth.target.engine)) throw error;
+    if (!isFreshRejection(error, auth)) throw error;
     auth.invalidate(second);
     throw authRejected(auth, error);
   }

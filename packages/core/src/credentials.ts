@@ -106,7 +106,13 @@ export function credentialExpiry(identity: AwsCredentialIdentity): number | unde
 }
 
 function safeMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  let message: string;
+  try {
+    message = error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    // A thrown value that cannot become a string (Object.create(null), a hostile toString).
+    message = "the provider threw a value that cannot be printed";
+  }
   // Credential errors describe sources, not secrets; keep them short regardless.
   return message.length > 300 ? `${message.slice(0, 300)}...` : message;
 }

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
+import { type PreparedBinding, prepareBinding } from "./binding";
 import { writeCaFile } from "./ca-file";
-import { bindingInput, type IamConnectionOptions, splitIamOptions } from "./connection-options";
+import type { IamConnectionOptions } from "./connection-options";
 import {
   buildDatabaseUrl,
   DATABASE_URL_FLAVORS,
@@ -9,10 +10,7 @@ import {
 } from "./database-url";
 import { describeValue, type Engine, parseEngine } from "./engine";
 import { RdsIamError } from "./errors";
-import { isHostOrIpLiteral } from "./host-syntax";
-import { createIamAuth } from "./iam-auth";
-import type { OptionNames } from "./options";
-import { type ResolvedTls, rdsCaBundle, rdsCaBundleForRegion, resolveTls } from "./tls";
+import { type ResolvedTls, rdsCaBundle, rdsCaBundleForRegion } from "./tls";
 import { checkUrlParams } from "./url-params";
 
 /** Options for {@link iamDatabaseUrl}: the IAM and TLS options plus what the URL names. */
@@ -54,14 +52,91 @@ const URL_KEYS = ["database", "flavor", "caFile", "params"] as const;
  *
  * @throws RdsIamError for bad options (naming them), and the token provider's errors.
  */
-export async function iamDatabaseUrl(
-  given: IamDatabaseUrlOptions,
-  names: OptionNames = {},
-): Promise<string> {
-  const options = bindingInput(given, "iamDatabaseUrl");
-  const engine = parseEngine(options.engine, names.engine ?? "engine");
-  const flavor = options.flavor ?? "prisma";
-  if (!DATABASE_URL_FLAVORS.includes(flavor)) {
+export function iamDatabaseUrl(given: IamDatabaseUrlOptions): Promise<string> {
+  // Async from the first check on: bad options reject, as they always have.
+  return Promise.resolve().then(() =>
+    iamDatabaseUrlOf(prepareBinding(given, { what: "iamDatabaseUrl" })),
+  );
+}
+
+/**
+ * The URL view of a prepared binding (see {@link iamDatabaseUrl}); the binding's driver
+ * options are the URL's own (`database`, `flavor`, `caFile`, `params`).
+ */
+export async function iamDatabaseUrlOf(binding: PreparedBinding): Promise<string> {
+  const names = binding.names;
+  const options = binding.driver as Partial<Record<(typeof URL_KEYS)[number], unknown>>;
+  const unknown = Object.keys(options).filter(
+    (key) => !(URL_KEYS as readonly string[]).includes(key),
+  );
+  if (unknown.length > 0) {
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `Unknown option ${describeValue(unknown[0])} for a database URL. Pass IAM options (host, port, user, iamHost, iamRegion, ...), ssl, database, flavor, caFile or params.`,
+      { option: unknown[0] ?? "options" },
+    );
+  }
+  const engine = binding.engine ?? parseEngine(undefined, names.engine ?? "engine");
+  const flavor = urlFlavor(options.flavor, engine);
+  for (const key of ["database", "caFile"] as const) {
+    const value = options[key];
+    if (value !== undefined && (typeof value !== "string" || value === "")) {
+      throw new RdsIamError(
+        "INVALID_OPTION",
+        `${key} must be a non-empty string (got ${describeValue(value)}).`,
+        { option: key },
+      );
+    }
+  }
+  const database = options.database as string | undefined;
+  const caFileOption = options.caFile as string | undefined;
+  const params = checkUrlParams(options.params);
+
+  const auth = binding.auth(engine);
+  try {
+    const tls = binding.tls;
+    const mode = tlsMode(tls);
+    const pems = mode === "verify" ? caPems(tls, binding.ssl) : undefined;
+    // A relative path would be read from the consumer's working directory, not ours.
+    const caFile =
+      caFileOption !== undefined
+        ? isAbsolute(caFileOption)
+          ? caFileOption
+          : resolve(caFileOption)
+        : pems === undefined || flavor === "mysql2"
+          ? undefined
+          : await writeCaFile(pems.pems);
+    const token = await auth.getToken();
+    return buildDatabaseUrl({
+      engine,
+      flavor,
+      host: auth.target.host,
+      port: auth.target.port,
+      user: auth.target.user,
+      token,
+      database,
+      tls: mode,
+      caFile,
+      // mysql2's URL carries its CA inline: the region's part of the RDS bundle keeps
+      // it small enough for an environment variable.
+      ca:
+        pems === undefined
+          ? undefined
+          : pems.isRdsBundle
+            ? rdsCaBundleForRegion(auth.target.region)
+            : pems.pems,
+      params,
+    });
+  } finally {
+    // A one-shot provider: no background refresh may outlive the call.
+    auth.close();
+  }
+}
+
+/** The URL's consumer, checked against the engine. */
+function urlFlavor(value: unknown, engine: Engine): DatabaseUrlFlavor {
+  const flavor = value ?? "prisma";
+  if (!(DATABASE_URL_FLAVORS as readonly unknown[]).includes(flavor)) {
     throw new RdsIamError(
       "INVALID_OPTION",
       `flavor must be one of ${DATABASE_URL_FLAVORS.map((f) => `"${f}"`).join(", ")} (got ${describeValue(flavor)}).`,
@@ -89,81 +164,7 @@ export async function iamDatabaseUrl(
       { option: "flavor" },
     );
   }
-  for (const key of ["database", "caFile"] as const) {
-    const value = options[key];
-    if (value !== undefined && (typeof value !== "string" || value === "")) {
-      throw new RdsIamError(
-        "INVALID_OPTION",
-        `${key} must be a non-empty string (got ${describeValue(value)}).`,
-        { option: key },
-      );
-    }
-  }
-
-  const params = checkUrlParams(options.params);
-
-  const { iam, driver } = splitIamOptions(options);
-  const unknown = Object.keys(driver).filter(
-    (key) => !(URL_KEYS as readonly string[]).includes(key),
-  );
-  if (unknown.length > 0) {
-    throw new RdsIamError(
-      "INVALID_OPTION",
-      `Unknown option ${describeValue(unknown[0])} for a database URL. Pass IAM options (host, port, user, iamHost, iamRegion, ...), ssl, database, flavor, caFile or params.`,
-      { option: unknown[0] ?? "options" },
-    );
-  }
-  const auth = createIamAuth({ ...iam, engine } as Parameters<typeof createIamAuth>[0], names);
-  try {
-    if (!isHostOrIpLiteral(auth.target.host)) {
-      throw new RdsIamError(
-        "INVALID_OPTION",
-        `${names.host ?? "host"} must be a hostname or an IP address, with no scheme, port, path or query (got ${describeValue(auth.target.host)}).`,
-        { option: names.host ?? "host" },
-      );
-    }
-    const tls = resolveTls({
-      host: auth.target.host,
-      iamHost: auth.target.iamHost,
-      ssl: options.ssl,
-      iamAllowPlaintext: options.iamAllowPlaintext,
-    });
-    const mode = tlsMode(tls);
-    const pems = mode === "verify" ? caPems(tls, options.ssl) : undefined;
-    // A relative path would be read from the consumer's working directory, not ours.
-    const caFile =
-      options.caFile !== undefined
-        ? isAbsolute(options.caFile)
-          ? options.caFile
-          : resolve(options.caFile)
-        : pems === undefined || flavor === "mysql2"
-          ? undefined
-          : await writeCaFile(pems.pems);
-    const token = await auth.getToken();
-    return buildDatabaseUrl({
-      engine,
-      flavor,
-      host: auth.target.host,
-      port: auth.target.port,
-      user: auth.target.user,
-      token,
-      database: options.database,
-      tls: mode,
-      caFile,
-      // mysql2's URL carries its CA inline: the region's part of the RDS bundle keeps
-      // it small enough for an environment variable.
-      ca:
-        pems === undefined
-          ? undefined
-          : pems.isRdsBundle
-            ? rdsCaBundleForRegion(auth.target.region)
-            : pems.pems,
-      params,
-    });
-  } finally {
-    // A one-shot provider: no background refresh may outlive the call.
-    auth.close();
-  }
+  return flavor as DatabaseUrlFlavor;
 }
 
 function tlsMode(tls: ResolvedTls): DatabaseUrlTls {

@@ -1,18 +1,16 @@
 import { withAuthRetry } from "./auth-retry";
-import { bindingInput, type IamConnectionOptions, splitIamOptions } from "./connection-options";
+import { type PreparedBinding, prepareBinding } from "./binding";
+import type { IamConnectionOptions } from "./connection-options";
 import { refusePacketDebug } from "./debug-output";
-import { RdsIamError } from "./errors";
-import { createIamAuth, type IamAuth } from "./iam-auth";
-import type { OptionNames } from "./options";
-import { resolveTls } from "./tls";
+import type { IamAuth } from "./iam-auth";
 
-/** The part of the `mariadb` module the factory needs. */
+/** The part of the `mariadb` module the connector needs. */
 export interface MariadbModuleLike<C> {
   /** Opens one connection (the connector's `mariadb.createConnection`). */
   createConnection(config: Record<string, unknown>): Promise<C>;
 }
 
-/** Input for {@link createMariadbConnectionFactory}: IAM options plus mariadb connection options. */
+/** Input for {@link mariadbIamConfig}: IAM options plus mariadb connection options. */
 export type MariadbIamInput = IamConnectionOptions & {
   password?: unknown;
   database?: string | undefined;
@@ -20,49 +18,68 @@ export type MariadbIamInput = IamConnectionOptions & {
 };
 
 /**
- * The mariadb connector snapshots `password` as a string, so a pool of its own
- * cannot rotate tokens. This factory opens each connection with a current token
- * (sent with `mysql_clear_password`, over verified TLS), retrying once with a fresh
- * token if the database rejects it.
+ * A mariadb connection config without a password: the input's connector options plus
+ * `host`, `port`, `user` and verified TLS (`ssl`; `false` only for allowed plaintext).
+ * The connector snapshots `password` as a string, so each connection gets the token
+ * when it is opened: `mariadb.createConnection({ ...config, password: await
+ * auth.getToken() })`, sent with `mysql_clear_password`, which the connector supports
+ * natively (and 3.5+ refuses without TLS).
+ */
+export type MariadbIamConfig = Readonly<Record<string, unknown>>;
+
+/**
+ * Builds a mariadb connector config for IAM logins, and its token provider.
+ *
+ * @throws RdsIamError `CONFLICTING_OPTIONS` for a static `password` or packet debug output.
+ */
+export function mariadbIamConfig(given: MariadbIamInput): {
+  config: MariadbIamConfig;
+  auth: IamAuth;
+} {
+  return mariadbConfigOf(prepareBinding(given, { what: "mariadbIamConfig", engine: "mysql" }));
+}
+
+/** The mariadb view of a prepared binding; refuses the connector's packet debug output. */
+export function mariadbConfigOf(binding: PreparedBinding): {
+  config: MariadbIamConfig;
+  auth: IamAuth;
+} {
+  refusePacketDebug(binding.driver, "mariadb", binding.iamAllowTokenInDebugOutput);
+  const auth = binding.auth("mysql");
+  const config = Object.freeze({
+    ...binding.driver,
+    host: auth.target.host,
+    port: auth.target.port,
+    user: auth.target.user,
+    ssl: binding.tls,
+  });
+  return { config, auth };
+}
+
+/**
+ * Opens mariadb connections from a mariadb view, each logged in with a current token
+ * and retried once with a fresh one if the database rejects it (the connector's own
+ * pool would snapshot one token). For pools of an adapter's own (Prisma's) and
+ * one-shot tools.
+ */
+export function mariadbConnector<C>(
+  mariadb: MariadbModuleLike<C>,
+  view: { readonly config: MariadbIamConfig; readonly auth: IamAuth },
+): () => Promise<C> {
+  const { config, auth } = view;
+  return () => withAuthRetry(auth, (password) => mariadb.createConnection({ ...config, password }));
+}
+
+/**
+ * {@link mariadbIamConfig} and {@link mariadbConnector} in one call: a `connect()` that
+ * opens a mariadb connection logged in with a current token, its provider and config.
+ *
+ * @throws RdsIamError as {@link mariadbIamConfig} does.
  */
 export function createMariadbConnectionFactory<C>(
   mariadb: MariadbModuleLike<C>,
   given: MariadbIamInput,
-  names: OptionNames = {},
-): { connect: () => Promise<C>; auth: IamAuth; config: Readonly<Record<string, unknown>> } {
-  const input = bindingInput(given, "createMariadbConnectionFactory");
-  if (input.password !== undefined && input.password !== null) {
-    throw new RdsIamError(
-      "CONFLICTING_OPTIONS",
-      "password cannot be combined with IAM authentication: the token is the password. Remove it.",
-      {
-        option: "password",
-      },
-    );
-  }
-  const { iam, driver } = splitIamOptions(input);
-  refusePacketDebug(driver, "mariadb", input.iamAllowTokenInDebugOutput);
-  const { password: _pw, ...rest } = driver as Record<string, unknown>;
-  const auth = createIamAuth(
-    { ...iam, engine: "mysql" } as Parameters<typeof createIamAuth>[0],
-    names,
-  );
-  const tls = resolveTls({
-    host: auth.target.host,
-    iamHost: auth.target.iamHost,
-    ssl: input.ssl,
-    iamAllowPlaintext: input.iamAllowPlaintext,
-  });
-  const config = Object.freeze({
-    ...rest,
-    host: auth.target.host,
-    port: auth.target.port,
-    user: auth.target.user,
-    // RDS asks for the token through mysql_clear_password, which the connector
-    // supports natively (and 3.5+ refuses without TLS).
-    ssl: tls === false ? false : tls,
-  });
-  const connect = () =>
-    withAuthRetry(auth, (password) => mariadb.createConnection({ ...config, password }));
-  return { connect, auth, config };
+): { connect: () => Promise<C>; auth: IamAuth; config: MariadbIamConfig } {
+  const view = mariadbIamConfig(given);
+  return { ...view, connect: mariadbConnector(mariadb, view) };
 }

@@ -1,12 +1,10 @@
 import { connect as netConnect, type Socket } from "node:net";
-import { withCheckoutAuthRetry } from "./auth-retry";
-import { bindingInput, type IamConnectionOptions, splitIamOptions } from "./connection-options";
+import { MYSQL2_URI, type PreparedBinding, prepareBinding } from "./binding";
+import type { IamConnectionOptions } from "./connection-options";
 import { refusePacketDebug } from "./debug-output";
 import { isRdsIamError, RdsIamError } from "./errors";
-import { createIamAuth, type IamAuth } from "./iam-auth";
+import type { IamAuth } from "./iam-auth";
 import { type Mysql2ConnectionLike, verifyMysql2Peer } from "./mysql2-peer";
-import type { OptionNames } from "./options";
-import { resolveTls } from "./tls";
 
 /**
  * mysql2 sets `code = "AUTH_SWITCH_PLUGIN_ERROR"` on whatever an auth plugin throws.
@@ -91,42 +89,40 @@ export type Mysql2IamInput = IamConnectionOptions & {
 /**
  * Builds a mysql2 connection / pool config: verified TLS, and the clear-password
  * plugin that sends a current token on every new connection.
+ *
+ * @throws RdsIamError `CONFLICTING_OPTIONS` for a static `password`, a `uri`, packet
+ * debug output, or TLS settings mysql2 would not honour.
  */
-export function mysql2IamConfig(
-  given: Mysql2IamInput,
-  names: OptionNames = {},
-): { config: Record<string, unknown>; auth: IamAuth } {
-  const input = bindingInput(given, "mysql2IamConfig");
-  if (input.password !== undefined && input.password !== null) {
-    throw new RdsIamError(
-      "CONFLICTING_OPTIONS",
-      "password cannot be combined with IAM authentication: the token is the password. Remove it.",
-      {
-        option: "password",
-      },
-    );
-  }
-  const { iam, driver } = splitIamOptions(input);
-  refusePacketDebug(driver, "mysql2", input.iamAllowTokenInDebugOutput);
-  refuseUncheckableTls(input.ssl);
-  if (input.uri !== undefined && input.uri !== null) {
-    throw new RdsIamError(
-      "CONFLICTING_OPTIONS",
-      "uri cannot be combined with IAM authentication: mysql2 copies the URL's host, user, password and any parameter (debug, ssl, ...) over the options. Pass host, port, user and database as separate options instead.",
-      { option: "uri" },
-    );
-  }
-  const { password: _pw, authPlugins, ...rest } = driver as Record<string, unknown>;
-  const auth = createIamAuth(
-    { ...iam, engine: "mysql" } as Parameters<typeof createIamAuth>[0],
-    names,
+export function mysql2IamConfig(given: Mysql2IamInput): { config: Mysql2IamConfig; auth: IamAuth } {
+  return mysql2ConfigOf(
+    prepareBinding(given, { what: "mysql2IamConfig", engine: "mysql", refuse: [MYSQL2_URI] }),
   );
-  const tls = resolveTls({
-    host: auth.target.host,
-    iamHost: auth.target.iamHost,
-    ssl: input.ssl,
-    iamAllowPlaintext: input.iamAllowPlaintext,
-  });
+}
+
+/**
+ * A mysql2 connection / pool config: the input's mysql2 options plus `host` (the RDS
+ * endpoint, whose name mysql2 checks against the certificate; the loopback host
+ * without TLS), `port`, `user`, `ssl` (verified, `verifyIdentity`; absent only for
+ * allowed plaintext), a `stream` dialling the real host when it is not the endpoint (a
+ * tunnel, an IP, a custom domain), and `authPlugins` with `mysql_clear_password`
+ * answering with a current token. Loosely typed so that it fits mysql2's own
+ * `PoolOptions` whichever mysql2 version is installed.
+ */
+export type Mysql2IamConfig = Record<string, unknown>;
+
+/**
+ * The mysql2 view of a prepared binding. Refuses what mysql2 would use to leak or
+ * misdirect the token: packet `debug` output, and TLS settings it never honours.
+ */
+export function mysql2ConfigOf(binding: PreparedBinding): {
+  config: Mysql2IamConfig;
+  auth: IamAuth;
+} {
+  refusePacketDebug(binding.driver, "mysql2", binding.iamAllowTokenInDebugOutput);
+  refuseUncheckableTls(binding.ssl);
+  const { authPlugins, ...rest } = binding.driver;
+  const auth = binding.auth("mysql");
+  const tls = binding.tls;
   const { host, port, iamHost } = auth.target;
   // mysql2 checks a certificate's name only against its `host` option (also the SNI
   // name and its TLS session cache key). So `host` is the endpoint, and when the
@@ -146,7 +142,7 @@ export function mysql2IamConfig(
       ...(tls === false ? {} : { ssl: mysql2Ssl(tls) }),
       authPlugins: {
         ...(typeof authPlugins === "object" && authPlugins !== null ? authPlugins : {}),
-        ...mysql2AuthPlugins(auth, { iamAllowPlaintext: input.iamAllowPlaintext }),
+        ...mysql2AuthPlugins(auth, { iamAllowPlaintext: binding.iamAllowPlaintext }),
       },
     },
   };
@@ -210,29 +206,4 @@ function refuseUncheckableTls(ssl: unknown): void {
       { option: "ssl.verifyIdentity" },
     );
   }
-}
-
-/** The part of a mysql2 (callback) pool the retry wrapper needs. */
-export interface Mysql2PoolLike {
-  /** mysql2's callback-style `pool.getConnection`, which `query()` and `execute()` use. */
-  getConnection(callback: (error: unknown, connection?: unknown) => void): void;
-}
-
-/**
- * Makes a mysql2 pool retry, once and with a fresh token, a new connection whose
- * token was rejected. `pool.query()` / `execute()` go through `getConnection`.
- */
-export function withMysql2AuthRetry<P extends Mysql2PoolLike>(pool: P, auth: IamAuth): P {
-  const original = pool.getConnection.bind(pool);
-  const getOnce = () =>
-    new Promise<unknown>((resolve, reject) => {
-      original((error, connection) => (error ? reject(error) : resolve(connection)));
-    });
-  pool.getConnection = (callback) => {
-    withCheckoutAuthRetry(auth, getOnce).then(
-      (connection) => callback(null, connection),
-      (error: unknown) => callback(error),
-    );
-  };
-  return pool;
 }

@@ -133,7 +133,64 @@ export function resolveIamOptions(
   input: IamAuthOptions,
   names: OptionNames = {},
 ): ResolvedIamOptions {
-  const name = (key: keyof IamAuthOptions): string => names[key] ?? key;
+  const options = snapshot(input, names);
+  const engine = parseEngine(options.engine, names.engine ?? "engine");
+  return completeIamOptions(draftOptions(options, names), engine);
+}
+
+/**
+ * {@link ResolvedIamOptions} before the engine is known, which decides only the ports'
+ * defaults: for a binding that learns its driver later (knex, at its first call), so
+ * that options are checked up front and resolved once. `engine` in the input is ignored.
+ */
+export interface IamOptionsDraft
+  extends Omit<ResolvedIamOptions, "engine" | "port" | "iamDefaultPort"> {
+  /** The port given, if any. */
+  readonly port: number | undefined;
+  /** The signing port given, if any. */
+  readonly iamDefaultPort: number | undefined;
+}
+
+/**
+ * Validates and resolves everything but the engine (see {@link IamOptionsDraft});
+ * {@link completeIamOptions} finishes it.
+ *
+ * @throws RdsIamError as {@link resolveIamOptions} does.
+ */
+export function draftIamOptions(
+  input: Omit<IamAuthOptions, "engine">,
+  names: OptionNames = {},
+): IamOptionsDraft {
+  return draftOptions(snapshot(input, names), names);
+}
+
+/** The draft with the engine's port defaults: frozen, and never printing the credentials. */
+export function completeIamOptions(draft: IamOptionsDraft, engine: Engine): ResolvedIamOptions {
+  const port = draft.port ?? defaultPort(engine);
+  const resolved: ResolvedIamOptions = {
+    ...draft,
+    engine,
+    port,
+    iamDefaultPort: draft.iamDefaultPort ?? port,
+  };
+  // The credentials are the caller's secret key and session token: printing or
+  // serializing the resolved options shows only which kind of credentials they are.
+  const printable = () => ({ ...resolved, credentials: describeCredentials(resolved.credentials) });
+  Object.defineProperties(resolved, {
+    toJSON: { value: printable },
+    [INSPECT]: {
+      value: (
+        _depth: number,
+        inspectOptions: object,
+        inspect?: (v: unknown, o: object) => string,
+      ) => (inspect ? inspect(printable(), inspectOptions) : printable()),
+    },
+  });
+  return Object.freeze(resolved);
+}
+
+/** A plain snapshot of the input, with misspelt keys refused. */
+function snapshot(input: unknown, names: OptionNames): IamAuthOptions {
   if (typeof input !== "object" || input === null) {
     throw new RdsIamError("INVALID_OPTION", "IAM options must be an object.", {
       option: "options",
@@ -141,8 +198,11 @@ export function resolveIamOptions(
   }
   const options = readOptions(input) as unknown as IamAuthOptions;
   refuseUnknownKeys(options, names);
+  return options;
+}
 
-  const engine = parseEngine(options.engine, name("engine"));
+function draftOptions(options: IamAuthOptions, names: OptionNames): IamOptionsDraft {
+  const name = (key: keyof IamAuthOptions): string => names[key] ?? key;
   const host = requireString(options.host, name("host"), "the database hostname");
   if (!isHostOrIpLiteral(host)) {
     throw new RdsIamError(
@@ -152,8 +212,8 @@ export function resolveIamOptions(
     );
   }
   const user = requireString(options.user, name("user"), "the database user name");
-  const port = optionalPort(options.port, name("port")) ?? defaultPort(engine);
-  const iamDefaultPort = optionalPort(options.iamDefaultPort, name("iamDefaultPort")) ?? port;
+  const port = optionalPort(options.port, name("port"));
+  const iamDefaultPort = optionalPort(options.iamDefaultPort, name("iamDefaultPort"));
   const iamTokenExpiration = tokenExpiration(
     options.iamTokenExpiration,
     name("iamTokenExpiration"),
@@ -171,9 +231,7 @@ export function resolveIamOptions(
     iamHost,
     name,
   );
-
-  const resolved: ResolvedIamOptions = {
-    engine,
+  return {
     host,
     port,
     user,
@@ -189,20 +247,6 @@ export function resolveIamOptions(
     iamTimeout,
     customClock: options.clock !== undefined,
   };
-  // The credentials are the caller's secret key and session token: printing or
-  // serializing the resolved options shows only which kind of credentials they are.
-  const printable = () => ({ ...resolved, credentials: describeCredentials(resolved.credentials) });
-  Object.defineProperties(resolved, {
-    toJSON: { value: printable },
-    [INSPECT]: {
-      value: (
-        _depth: number,
-        inspectOptions: object,
-        inspect?: (v: unknown, o: object) => string,
-      ) => (inspect ? inspect(printable(), inspectOptions) : printable()),
-    },
-  });
-  return Object.freeze(resolved);
 }
 
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");

@@ -1,11 +1,7 @@
-import { withCheckoutAuthRetry } from "./auth-retry";
+import { PG_CONNECTION_STRING, type PreparedBinding, prepareBinding } from "./binding";
 import type { IamConnectionOptions } from "./connection-options";
-import { bindingInput, splitIamOptions } from "./connection-options";
-import { describeValue } from "./engine";
-import { RdsIamError } from "./errors";
-import { createIamAuth, type IamAuth } from "./iam-auth";
-import type { OptionNames } from "./options";
-import { type ResolvedTls, resolveTls } from "./tls";
+import type { IamAuth } from "./iam-auth";
+import type { ResolvedTls } from "./tls";
 
 /** Input for {@link pgIamConfig}: IAM options plus any node-postgres client/pool options. */
 export type PgIamInput = IamConnectionOptions & {
@@ -40,36 +36,28 @@ export interface PgIamConfig {
  * @throws RdsIamError `CONFLICTING_OPTIONS` for `connectionString` (pg would send an
  * empty password instead of the token) or a static `password`.
  */
-export function pgIamConfig(
-  given: PgIamInput,
-  names: OptionNames & { connectionString?: string } = {},
-): {
-  config: PgIamConfig;
-  auth: IamAuth;
-} {
-  const input = bindingInput(given, "pgIamConfig");
-  rejectPgConflicts(input, names.connectionString ?? "connectionString");
-  const { iam, driver } = splitIamOptions(input);
-  const { connectionString: _cs, password: _pw, ...rest } = driver as Record<string, unknown>;
-  const auth = createIamAuth(
-    { ...iam, engine: "postgres" } as Parameters<typeof createIamAuth>[0],
-    names,
+export function pgIamConfig(given: PgIamInput): { config: PgIamConfig; auth: IamAuth } {
+  return pgConfigOf(
+    prepareBinding(given, {
+      what: "pgIamConfig",
+      engine: "postgres",
+      refuse: [PG_CONNECTION_STRING],
+    }),
   );
-  const ssl = resolveTls({
-    host: auth.target.host,
-    iamHost: auth.target.iamHost,
-    ssl: input.ssl,
-    iamAllowPlaintext: input.iamAllowPlaintext,
-  });
+}
+
+/** The pg view of a prepared binding: its driver options plus target, password function and TLS. */
+export function pgConfigOf(binding: PreparedBinding): { config: PgIamConfig; auth: IamAuth } {
+  const auth = binding.auth("postgres");
   return {
     auth,
     config: {
-      ...rest,
+      ...binding.driver,
       host: auth.target.host,
       port: auth.target.port,
       user: auth.target.user,
       password: pgPassword(auth),
-      ssl,
+      ssl: binding.tls,
     },
   };
 }
@@ -122,56 +110,4 @@ function scrubPassword(client: PgClientFields, password: () => Promise<string>):
   ) {
     parameters.password = null;
   }
-}
-
-/** Throws if a pg config carries what would override or defeat the token. */
-export function rejectPgConflicts(
-  input: Record<string, unknown>,
-  connectionStringName = "connectionString",
-): void {
-  if (input.connectionString !== undefined && input.connectionString !== null) {
-    throw new RdsIamError(
-      "CONFLICTING_OPTIONS",
-      `${connectionStringName} cannot be combined with IAM authentication: node-postgres lets the connection string override the password function and would send an empty password. Pass host, port, user and database as separate options instead.`,
-      { option: connectionStringName },
-    );
-  }
-  if (input.password !== undefined && input.password !== null) {
-    throw new RdsIamError(
-      "CONFLICTING_OPTIONS",
-      `password cannot be combined with IAM authentication (got ${typeof input.password === "string" ? "a string" : describeValue(input.password)}): the token is the password. Remove it.`,
-      { option: "password" },
-    );
-  }
-}
-
-/** The part of `pg.Pool` the retry wrapper needs. */
-export interface PgPoolLike {
-  /** `pool.connect()`, which `pool.query()` uses too. */
-  connect(): Promise<unknown>;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: a mixin's base constructor must take any[].
-type PoolConstructor = new (...args: any[]) => PgPoolLike;
-
-/**
- * Subclasses a `pg.Pool` class so that a new connection whose token the database
- * rejects is retried once with a fresh token. `pool.query()` goes through
- * `connect()`, so it is covered too.
- */
-export function withPgAuthRetry<P extends PoolConstructor>(Pool: P, auth: IamAuth): P {
-  return class IamPool extends Pool {
-    // pg-pool calls connect(callback) from query(), and connect() from users.
-    override connect(
-      callback?: (error: unknown, client?: unknown, release?: unknown) => void,
-    ): Promise<unknown> {
-      const connected = withCheckoutAuthRetry(auth, () => super.connect());
-      if (typeof callback !== "function") return connected;
-      connected.then(
-        (client) => callback(undefined, client, (client as { release?: unknown }).release),
-        (error: unknown) => callback(error, undefined, () => {}),
-      );
-      return undefined as unknown as Promise<unknown>;
-    }
-  };
 }

@@ -6,9 +6,6 @@ import { RdsIamError } from "./errors";
 import { isLoopbackHost } from "./ip-address";
 import { isArraySafe, readOptions } from "./read-options";
 
-/** What users may pass as `ssl`: the drivers' shapes, plus `true` / `"require"`. */
-export type SslOption = boolean | "require" | "disable" | ConnectionOptions | undefined;
-
 /** TLS settings, or `false` for an explicit, allowed plaintext connection. */
 export type ResolvedTls = ConnectionOptions | false;
 
@@ -22,8 +19,6 @@ export interface TlsInputs {
   readonly ssl?: unknown;
   /** Explicit opt-out that lets a token travel without TLS, to a loopback host only. */
   readonly iamAllowPlaintext?: boolean | undefined;
-  /** How the adapter spells `ssl` (TypeORM and Prisma users write the same). */
-  readonly sslOptionName?: string;
 }
 
 let rdsCa: readonly string[] | undefined;
@@ -74,7 +69,8 @@ export function rdsCaBundleForRegion(region: string): readonly string[] {
  * @throws RdsIamError `PLAINTEXT_REFUSED` or `INVALID_OPTION` naming `ssl`.
  */
 export function resolveTls(inputs: TlsInputs): ResolvedTls {
-  const option = inputs.sslOptionName ?? "ssl";
+  // Every adapter's users spell it `ssl` (TypeORM and Prisma included).
+  const option = "ssl";
   const { ssl } = inputs;
   if (inputs.iamAllowPlaintext !== undefined && typeof inputs.iamAllowPlaintext !== "boolean") {
     throw new RdsIamError(

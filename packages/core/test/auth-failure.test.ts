@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAuthFailure } from "../src/index";
+import { isAuthFailure } from "../src/auth-failure";
 
 describe("isAuthFailure", () => {
   it.each([

@@ -13,7 +13,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { defaultCaDirectory, iamDatabaseUrl, writeCaFile } from "../src/index";
+import { defaultCaDirectory, writeCaFile } from "../src/ca-file";
+import { iamDatabaseUrl } from "../src/iam-database-url";
 import { SESSION_CREDENTIALS } from "./support";
 
 // Another local user: the attacker. The suite runs as root (here and in CI), which

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildDatabaseUrl, iamDatabaseUrl, rdsCaBundle } from "../src/index";
+import { buildDatabaseUrl } from "../src/database-url";
+import { iamDatabaseUrl } from "../src/iam-database-url";
+import { rdsCaBundle } from "../src/tls";
 import { decodeToken, SESSION_CREDENTIALS } from "./support";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";

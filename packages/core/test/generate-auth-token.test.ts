@@ -1,6 +1,6 @@
 import { Signer } from "@aws-sdk/rds-signer";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { generateAuthToken } from "../src/index";
+import { generateAuthToken } from "../src/generate-auth-token";
 import { decodeToken, SESSION_CREDENTIALS, STATIC_CREDENTIALS } from "./support";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";

@@ -3,7 +3,9 @@ import { fileURLToPath } from "node:url";
 import { inspect, promisify } from "node:util";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it } from "vitest";
-import { type CreateIamAuthOptions, createIamAuth, isRdsIamError, TokenCache } from "../src/index";
+import { isRdsIamError } from "../src/errors";
+import { type CreateIamAuthOptions, createIamAuth } from "../src/iam-auth";
+import { TokenCache } from "../src/token-cache";
 import { decodeToken, fakeClock, SESSION_CREDENTIALS, STATIC_CREDENTIALS } from "./support";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";

@@ -1,6 +1,7 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it, vi } from "vitest";
-import { type CreateIamAuthOptions, createIamAuth, isRdsIamError } from "../src/index";
+import { isRdsIamError } from "../src/errors";
+import { type CreateIamAuthOptions, createIamAuth, iamAuthFor } from "../src/iam-auth";
 import { DEFAULT_IAM_TIMEOUT_MS, type IamAuthOptions, resolveIamOptions } from "../src/options";
 import { decodeToken, fakeClock, SESSION_CREDENTIALS, STATIC_CREDENTIALS } from "./support";
 
@@ -383,13 +384,18 @@ describe("iamTimeout option", () => {
     expect(() =>
       resolveIamOptions({ ...base, iamTimeout: 0 }, { iamTimeout: "iam.timeout" }),
     ).toThrow(/iam\.timeout must be/);
-    const iam = createIamAuth(
-      {
-        ...base,
-        iamTimeout: TIMEOUT_MS,
-        credentials: () => new Promise<AwsCredentialIdentity>(() => {}),
-      },
-      { iamTimeout: "iam.timeout" },
+    const names = { iamTimeout: "iam.timeout" };
+    const iam = iamAuthFor(
+      resolveIamOptions(
+        {
+          ...base,
+          iamTimeout: TIMEOUT_MS,
+          credentials: () => new Promise<AwsCredentialIdentity>(() => {}),
+        },
+        names,
+      ),
+      undefined,
+      names,
     );
     const error = await rejectionOf(iam.getToken());
     expect(error).toMatchObject({ code: "TIMEOUT", option: "iam.timeout" });

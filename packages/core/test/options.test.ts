@@ -3,12 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  type IamAuthOptions,
-  isRdsIamError,
-  type RdsIamErrorCode,
-  resolveIamOptions,
-} from "../src/index";
+import { isRdsIamError, type RdsIamErrorCode } from "../src/errors";
+import { type IamAuthOptions, resolveIamOptions } from "../src/options";
 import { STATIC_CREDENTIALS } from "./support";
 
 const RDS = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";

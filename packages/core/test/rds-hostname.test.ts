@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isIpAddress, parseRdsHostname, type RdsEndpointKind } from "../src/index";
+import { isIpAddress } from "../src/ip-address";
+import { parseRdsHostname, type RdsEndpointKind } from "../src/rds-hostname";
 
 type Row = [
   host: string,

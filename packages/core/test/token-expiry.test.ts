@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createIamAuth } from "../src/index";
+import { createIamAuth } from "../src/iam-auth";
 import { fakeClock, SESSION_CREDENTIALS, STATIC_CREDENTIALS } from "./support";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";

@@ -1,24 +1,13 @@
-import {
-  bindingInput,
-  type Engine,
-  type IamAuthOptions,
-  type IamAuthStats,
-  parseEngine,
-  RdsIamError,
-  rejectPgConflicts,
-  resolveIamOptions,
-  resolveTls,
-  splitIamOptions,
-  systemClock,
-} from "@rds-iam/core";
-import { retryRejectedLogins } from "./auth-retry";
+import { type IamAuth, type IamAuthStats, RdsIamError } from "@rds-iam/core";
+import { MYSQL2_URI, PG_CONNECTION_STRING, prepareBinding } from "@rds-iam/core/driver";
+import { patchKnexClient } from "./auth-retry";
 import { type DriverBinding, driverBinding } from "./driver-binding";
 import type {
   IamKnexConnection,
   IamKnexConnectionConfig,
   IamKnexConnectionOptions,
 } from "./iam-connection-options";
-import { type KnexIamDriver, knexDriver } from "./knex-driver";
+import { type IamKnexDriver, knexDriver } from "./knex-driver";
 
 const NO_STATS: IamAuthStats = Object.freeze({
   mints: 0,
@@ -64,19 +53,22 @@ const LOOKUP_INTERVAL_MS = 5_000;
  * @throws RdsIamError naming the option and the fix.
  */
 export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnection {
-  // A snapshot, read once: the driver binding is built at the first call, from what
-  // was validated now.
-  const options = bindingInput(input, "iamConnection()");
-  const engine = validateOptions(options);
-  const clock = options.clock ?? systemClock;
+  // Checked and resolved once, now; the driver's view is built at the first call, when
+  // knex's client tells which driver (and so which engine's default port) it is.
+  const prepared = prepareBinding(input, {
+    what: "iamConnection()",
+    refuse: [PG_CONNECTION_STRING, MYSQL2_URI],
+  });
+  const engine = prepared.engine;
+  const clock = prepared.clock;
   let binding: DriverBinding | undefined;
   let closed = false;
 
-  const bind = (driver: KnexIamDriver): DriverBinding => {
+  const bind = (driver: IamKnexDriver): DriverBinding => {
     if (closed) {
       throw new RdsIamError("CLOSED", "This iamConnection() was closed; create a new one.");
     }
-    if (binding === undefined) binding = driverBinding(driver, options);
+    if (binding === undefined) binding = driverBinding(driver, prepared);
     if (binding.driver !== driver) {
       throw new RdsIamError(
         "CONFLICTING_OPTIONS",
@@ -86,6 +78,9 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
     }
     return binding;
   };
+
+  // Known from the first call, or now when `engine` was given (it decides the ports).
+  const currentAuth = () => binding?.auth ?? (engine === undefined ? undefined : prepared.auth());
 
   // The newest token this function obtained, with its hand-out deadline (held in
   // this closure only, like the provider's cache holds it).
@@ -139,7 +134,7 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
   // knex calls this as `this.connectionConfigProvider()`: `this` is its client.
   async function iamConnectionConfig(this: unknown): Promise<IamKnexConnectionConfig> {
     const bound = bind(knexDriver(this, engine));
-    retryRejectedLogins(this, bound);
+    patchKnexClient(this, bound);
     const { token, expiresAt } = await bound.auth.getTokenWithExpiry();
     if (newest === undefined || expiresAt >= newest.expiresAt) remember(token, expiresAt);
     // knex deletes expirationChecker from what it gets, hence a new object each call.
@@ -148,39 +143,42 @@ export function iamConnection(input: IamKnexConnectionOptions): IamKnexConnectio
     }) as IamKnexConnectionConfig;
   }
 
-  return Object.defineProperties(iamConnectionConfig, {
-    auth: { get: () => binding?.auth },
-    stats: { value: () => binding?.auth.stats() ?? { ...NO_STATS } },
+  const connection = Object.defineProperties(iamConnectionConfig, {
+    auth: { get: currentAuth },
+    stats: { value: () => currentAuth()?.stats() ?? { ...NO_STATS } },
     close: {
       value: () => {
         closed = true;
-        binding?.auth.close();
+        currentAuth()?.close();
       },
     },
   }) as IamKnexConnection;
+  connections.add(connection);
+  return connection;
 }
 
+const connections = new WeakSet<object>();
+
 /**
- * Checks everything that does not depend on the driver, the way the bindings will
- * (the engine only changes the default port). Returns the engine if one was given.
+ * The token provider behind a connection function made by {@link iamConnection}:
+ * counters, `invalidate()`, `close()`. The same call every adapter offers.
+ *
+ * @throws RdsIamError `INVALID_OPTION` for anything else; `MISSING_OPTION` (`engine`)
+ * before the first connection when no `engine` was given (the client decides it).
  */
-function validateOptions(options: IamKnexConnectionOptions): Engine | undefined {
-  rejectPgConflicts(options);
-  if (options.uri !== undefined && options.uri !== null) {
+export function iamAuthOf(connection: IamKnexConnection): IamAuth {
+  if (typeof connection !== "function" || !connections.has(connection)) {
+    throw new RdsIamError("INVALID_OPTION", "This is not a connection made by iamConnection().", {
+      option: "connection",
+    });
+  }
+  const auth = connection.auth;
+  if (auth === undefined) {
     throw new RdsIamError(
-      "CONFLICTING_OPTIONS",
-      "uri cannot be combined with IAM authentication: mysql2 lets it override host, user and password. Pass host, port, user and database as separate options instead.",
-      { option: "uri" },
+      "MISSING_OPTION",
+      "This iamConnection() has no token provider yet: it is created at knex's first connection, when the client tells the engine. Pass engine to have it now.",
+      { option: "engine" },
     );
   }
-  const engine = options.engine === undefined ? undefined : parseEngine(options.engine, "engine");
-  const { iam } = splitIamOptions(options);
-  const resolved = resolveIamOptions({ ...iam, engine: engine ?? "postgres" } as IamAuthOptions);
-  resolveTls({
-    host: resolved.host,
-    iamHost: resolved.iamHost,
-    ssl: options.ssl,
-    iamAllowPlaintext: options.iamAllowPlaintext,
-  });
-  return engine;
+  return auth;
 }

@@ -1,10 +1,10 @@
 import { type Engine, RdsIamError } from "@rds-iam/core";
 
 /** The knex drivers that can carry an IAM token. */
-export type KnexIamDriver = "pg" | "mysql2" | "mariadb";
+export type IamKnexDriver = "pg" | "mysql2" | "mariadb";
 
 /** The engine family each driver speaks. */
-export const DRIVER_ENGINE: Readonly<Record<KnexIamDriver, Engine>> = {
+export const DRIVER_ENGINE: Readonly<Record<IamKnexDriver, Engine>> = {
   pg: "postgres",
   mysql2: "mysql",
   mariadb: "mysql",
@@ -32,7 +32,7 @@ interface KnexClientShape {
  * @throws RdsIamError for a client that cannot carry a token, for an `engine` that
  * contradicts the client, or when neither tells the engine.
  */
-export function knexDriver(client: unknown, engine: Engine | undefined): KnexIamDriver {
+export function knexDriver(client: unknown, engine: Engine | undefined): IamKnexDriver {
   const name =
     typeof client === "object" && client !== null
       ? (client as KnexClientShape).driverName
@@ -66,6 +66,6 @@ export function knexDriver(client: unknown, engine: Engine | undefined): KnexIam
   return name;
 }
 
-function isIamDriver(name: string): name is KnexIamDriver {
+function isIamDriver(name: string): name is IamKnexDriver {
   return Object.hasOwn(DRIVER_ENGINE, name);
 }

@@ -1,13 +1,14 @@
-import { parseEngine, RdsIamError, readOptions } from "@rds-iam/core";
+import { type IamAuth, RdsIamError } from "@rds-iam/core";
+import { parseEngine, readOptions } from "@rds-iam/core/driver";
 import {
-  type IamMariadbAdapterExtras,
-  IamMariadbAdapterFactory,
-  type IamMariadbAdapterOptions,
+  type IamPrismaMariadbAdapterExtras,
+  IamPrismaMariadbAdapterFactory,
+  type IamPrismaMariadbAdapterOptions,
 } from "./mariadb-adapter";
 import {
-  type IamPgAdapterExtras,
-  IamPgAdapterFactory,
-  type IamPgAdapterOptions,
+  type IamPrismaPgAdapterExtras,
+  IamPrismaPgAdapterFactory,
+  type IamPrismaPgAdapterOptions,
 } from "./pg-adapter";
 
 /**
@@ -41,27 +42,27 @@ import {
  * @throws RdsIamError naming the bad option.
  */
 export function createIamAdapter(
-  options: IamPgAdapterOptions,
-  extras?: IamPgAdapterExtras,
-): IamPgAdapterFactory;
+  options: IamPrismaPgAdapterOptions,
+  extras?: IamPrismaPgAdapterExtras,
+): IamPrismaPgAdapterFactory;
 /**
  * MySQL / MariaDB / Aurora MySQL (`engine: "mysql"`): `@prisma/adapter-mariadb` over
  * a pool in which each new connection logs in with a current token. See the
  * PostgreSQL overload for what both do.
  */
 export function createIamAdapter(
-  options: IamMariadbAdapterOptions,
-  extras?: IamMariadbAdapterExtras,
-): IamMariadbAdapterFactory;
+  options: IamPrismaMariadbAdapterOptions,
+  extras?: IamPrismaMariadbAdapterExtras,
+): IamPrismaMariadbAdapterFactory;
 /** The engine chosen at run time (e.g. from configuration): either factory. */
 export function createIamAdapter(
-  options: IamPgAdapterOptions | IamMariadbAdapterOptions,
-  extras?: IamPgAdapterExtras | IamMariadbAdapterExtras,
-): IamPgAdapterFactory | IamMariadbAdapterFactory;
+  options: IamPrismaPgAdapterOptions | IamPrismaMariadbAdapterOptions,
+  extras?: IamPrismaPgAdapterExtras | IamPrismaMariadbAdapterExtras,
+): IamPrismaPgAdapterFactory | IamPrismaMariadbAdapterFactory;
 export function createIamAdapter(
-  options: IamPgAdapterOptions | IamMariadbAdapterOptions,
-  extras?: IamPgAdapterExtras | IamMariadbAdapterExtras,
-): IamPgAdapterFactory | IamMariadbAdapterFactory {
+  options: IamPrismaPgAdapterOptions | IamPrismaMariadbAdapterOptions,
+  extras?: IamPrismaPgAdapterExtras | IamPrismaMariadbAdapterExtras,
+): IamPrismaPgAdapterFactory | IamPrismaMariadbAdapterFactory {
   if (typeof options !== "object" || options === null) {
     throw new RdsIamError(
       "INVALID_OPTION",
@@ -88,14 +89,33 @@ export function createIamAdapter(
   }
   const extrasInput = extras === undefined ? undefined : readOptions(extras, "extras");
   return parseEngine(input.engine) === "postgres"
-    ? new IamPgAdapterFactory(
-        input as unknown as IamPgAdapterOptions,
-        extrasInput as IamPgAdapterExtras,
+    ? new IamPrismaPgAdapterFactory(
+        input as unknown as IamPrismaPgAdapterOptions,
+        extrasInput as IamPrismaPgAdapterExtras,
       )
-    : new IamMariadbAdapterFactory(
-        input as unknown as IamMariadbAdapterOptions,
-        extrasInput as IamMariadbAdapterExtras,
+    : new IamPrismaMariadbAdapterFactory(
+        input as unknown as IamPrismaMariadbAdapterOptions,
+        extrasInput as IamPrismaMariadbAdapterExtras,
       );
+}
+
+/**
+ * The token provider behind an adapter made by {@link createIamAdapter} (also its
+ * `auth` property): counters, `invalidate()`, `close()`. The same call every adapter
+ * offers.
+ *
+ * @throws RdsIamError `INVALID_OPTION` for anything else.
+ */
+export function iamAuthOf(adapter: object): IamAuth {
+  if (
+    adapter instanceof IamPrismaPgAdapterFactory ||
+    adapter instanceof IamPrismaMariadbAdapterFactory
+  ) {
+    return adapter.auth;
+  }
+  throw new RdsIamError("INVALID_OPTION", "This is not an adapter made by createIamAdapter().", {
+    option: "adapter",
+  });
 }
 
 /** A pg or mariadb pool: its methods live on the prototype, so the snapshot lacks them. */

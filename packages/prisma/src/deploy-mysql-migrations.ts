@@ -1,17 +1,18 @@
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { type IamConnectionOptions, RdsIamError } from "@rds-iam/core";
 import {
-  createMariadbConnectionFactory,
-  type IamConnectionOptions,
   type MariadbModuleLike,
-  RdsIamError,
-} from "@rds-iam/core";
+  mariadbConfigOf,
+  mariadbConnector,
+  prepareBinding,
+} from "@rds-iam/core/driver";
 import type { Connection } from "mariadb";
 import { loadPeer } from "./load-peer";
 
 /** Options for {@link deployMysqlMigrations}. */
-export interface DeployMysqlMigrationsOptions extends IamConnectionOptions {
+export interface IamPrismaMigrationsOptions extends IamConnectionOptions {
   /** The database the migrations apply to. */
   database: string;
   /** The Prisma migrations folder. Default `prisma/migrations` (relative to the working directory). */
@@ -23,7 +24,7 @@ export interface DeployMysqlMigrationsOptions extends IamConnectionOptions {
 }
 
 /** What {@link deployMysqlMigrations} did. */
-export interface DeployMysqlMigrationsResult {
+export interface IamPrismaMigrationsResult {
   /** Migrations applied by this call, in order. */
   readonly applied: readonly string[];
   /** Migrations that were already applied. */
@@ -70,8 +71,8 @@ interface MigrationRow {
  * @throws RdsIamError for bad options; an Error naming the migration that failed.
  */
 export async function deployMysqlMigrations(
-  options: DeployMysqlMigrationsOptions,
-): Promise<DeployMysqlMigrationsResult> {
+  options: IamPrismaMigrationsOptions,
+): Promise<IamPrismaMigrationsResult> {
   const {
     migrationsDir = join("prisma", "migrations"),
     log = (line: string) => console.log(line),
@@ -92,12 +93,19 @@ export async function deployMysqlMigrations(
   const module = (
     typeof mariadb.createConnection === "function" ? mariadb : mariadb.default
   ) as MariadbModuleLike<Connection>;
-  const { connect, auth } = createMariadbConnectionFactory(module, {
-    ...extra,
-    ...iam,
-    // Migration scripts hold many statements; each runs in one round trip.
-    multipleStatements: true,
-  } as Parameters<typeof createMariadbConnectionFactory>[1]);
+  const view = mariadbConfigOf(
+    prepareBinding(
+      {
+        ...extra,
+        ...iam,
+        // Migration scripts hold many statements; each runs in one round trip.
+        multipleStatements: true,
+      },
+      { what: "deployMysqlMigrations", engine: "mysql" },
+    ),
+  );
+  const { auth } = view;
+  const connect = mariadbConnector(module, view);
 
   const connection = await connect();
   try {
@@ -125,7 +133,7 @@ async function applyPending(
   connection: Connection,
   migrations: readonly { name: string; script: string }[],
   log: (line: string) => void,
-): Promise<DeployMysqlMigrationsResult> {
+): Promise<IamPrismaMigrationsResult> {
   await connection.query(MIGRATIONS_TABLE);
   const rows = await connection.query<MigrationRow[]>(
     "SELECT migration_name, checksum, finished_at, rolled_back_at FROM _prisma_migrations ORDER BY started_at",

@@ -1,7 +1,7 @@
 import { type IamDatabaseUrlOptions, iamDatabaseUrl } from "@rds-iam/core";
 
 /** Options for {@link iamDatasourceUrl}; see `@rds-iam/core`'s `iamDatabaseUrl`. */
-export type IamDatasourceUrlOptions = IamDatabaseUrlOptions;
+export type IamPrismaDatasourceUrlOptions = IamDatabaseUrlOptions;
 
 /**
  * A database URL with a fresh IAM token, for Prisma's CLI (`prisma migrate deploy`,
@@ -26,6 +26,6 @@ export type IamDatasourceUrlOptions = IamDatabaseUrlOptions;
  *
  * The token is valid for 15 minutes: build the URL right before the command runs.
  */
-export function iamDatasourceUrl(options: IamDatasourceUrlOptions): Promise<string> {
+export function iamDatasourceUrl(options: IamPrismaDatasourceUrlOptions): Promise<string> {
   return iamDatabaseUrl(options);
 }

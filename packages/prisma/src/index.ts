@@ -1,24 +1,14 @@
-export { createIamAdapter } from "./create-iam-adapter";
-export {
-  type DeployMysqlMigrationsOptions,
-  type DeployMysqlMigrationsResult,
-  deployMysqlMigrations,
-} from "./deploy-mysql-migrations";
-export { type IamDatasourceUrlOptions, iamDatasourceUrl } from "./iam-datasource-url";
-export {
-  IamMariadbPool,
-  type IamMariadbPoolOptions,
-  type IamMariadbPoolStats,
-  IamPooledConnection,
-} from "./iam-mariadb-pool";
-export {
-  type IamMariadbAdapterExtras,
-  IamMariadbAdapterFactory,
-  type IamMariadbAdapterOptions,
+export type { IamAuth, IamAuthStats } from "@rds-iam/core";
+export { isRdsIamError, RdsIamError } from "@rds-iam/core";
+export { createIamAdapter, iamAuthOf } from "./create-iam-adapter";
+export { type IamPrismaDatasourceUrlOptions, iamDatasourceUrl } from "./iam-datasource-url";
+export type {
+  IamPrismaMariadbAdapterExtras,
+  IamPrismaMariadbAdapterFactory,
+  IamPrismaMariadbAdapterOptions,
 } from "./mariadb-adapter";
-export {
-  type IamPgAdapterExtras,
-  IamPgAdapterFactory,
-  type IamPgAdapterOptions,
-  retryRejectedLogins,
+export type {
+  IamPrismaPgAdapterExtras,
+  IamPrismaPgAdapterFactory,
+  IamPrismaPgAdapterOptions,
 } from "./pg-adapter";

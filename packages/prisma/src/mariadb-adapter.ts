@@ -1,12 +1,13 @@
 import type { PrismaMariaDb, PrismaMariadbOptions } from "@prisma/adapter-mariadb";
+import { type IamAuth, type IamConnectionOptions, RdsIamError } from "@rds-iam/core";
 import {
-  createMariadbConnectionFactory,
-  type IamAuth,
-  type IamConnectionOptions,
   type MariadbModuleLike,
-  RdsIamError,
+  mariadbConfigOf,
+  mariadbConnector,
+  pauseIamAuth,
+  prepareBinding,
   readOptions,
-} from "@rds-iam/core";
+} from "@rds-iam/core/driver";
 import type { Connection, ConnectionConfig } from "mariadb";
 import { IamMariadbPool, type IamMariadbPoolOptions } from "./iam-mariadb-pool";
 import { loadPeer } from "./load-peer";
@@ -16,7 +17,7 @@ import { loadPeer } from "./load-peer";
  * pool settings, and any mariadb connection option (`database`, `connectTimeout`, ...).
  * Refused: `password` (the token is the password).
  */
-export type IamMariadbAdapterOptions = IamConnectionOptions &
+export type IamPrismaMariadbAdapterOptions = IamConnectionOptions &
   IamMariadbPoolOptions &
   Omit<ConnectionConfig, "host" | "port" | "user" | "password" | "ssl"> & {
     /** `mysql` (aliases `mariadb`, `mysql2`, `aurora-mysql`). */
@@ -26,7 +27,7 @@ export type IamMariadbAdapterOptions = IamConnectionOptions &
   };
 
 /** What `@prisma/adapter-mariadb` takes besides the pool. `disposeExternalPool` is ours. */
-export type IamMariadbAdapterExtras = Omit<PrismaMariadbOptions, "disposeExternalPool">;
+export type IamPrismaMariadbAdapterExtras = Omit<PrismaMariadbOptions, "disposeExternalPool">;
 
 const POOL_KEYS = ["connectionLimit", "acquireTimeout", "idleTimeout", "minDelayValidation"];
 
@@ -43,7 +44,7 @@ const POOL_LIMITS: Readonly<Record<string, number>> = {
  * A Prisma driver adapter factory for MySQL / MariaDB whose connections each log in
  * with a current IAM token. `new PrismaClient({ adapter })` takes it as is.
  */
-export class IamMariadbAdapterFactory {
+export class IamPrismaMariadbAdapterFactory {
   /** The Prisma provider this adapter serves (read by Prisma). */
   readonly provider = "mysql" as const;
   /** The Prisma adapter underneath (read by Prisma). */
@@ -52,12 +53,12 @@ export class IamMariadbAdapterFactory {
   readonly auth: IamAuth;
   readonly #connect: () => Promise<Connection>;
   readonly #poolOptions: IamMariadbPoolOptions;
-  readonly #extras: IamMariadbAdapterExtras;
+  readonly #extras: IamPrismaMariadbAdapterExtras;
   #pools = new Set<IamMariadbPool>();
 
   constructor(
-    options: IamMariadbAdapterOptions,
-    extras: IamMariadbAdapterExtras = {},
+    options: IamPrismaMariadbAdapterOptions,
+    extras: IamPrismaMariadbAdapterExtras = {},
     mariadb: Promise<MariadbModuleLike<Connection>> = loadMariadb(),
   ) {
     const input: Record<string, unknown> = {};
@@ -101,14 +102,13 @@ export class IamMariadbAdapterFactory {
       createConnection: async (config) => (await mariadb).createConnection(config),
     };
     // Validates every option now (errors surface at construction), opens nothing yet.
-    const factory = createMariadbConnectionFactory(lazyModule, {
-      ...input,
-      engine: "mysql",
-    } as unknown as Parameters<typeof createMariadbConnectionFactory>[1]);
+    const view = mariadbConfigOf(
+      prepareBinding(input, { what: "createIamAdapter", engine: "mysql" }),
+    );
     // Keep the rejection for connect(): a missing peer must not crash the process now.
     mariadb.catch(() => {});
-    this.auth = factory.auth;
-    this.#connect = factory.connect;
+    this.auth = view.auth;
+    this.#connect = mariadbConnector(lazyModule, view);
     this.#poolOptions = poolOptions as IamMariadbPoolOptions;
     this.#extras = extras;
   }
@@ -125,6 +125,8 @@ export class IamMariadbAdapterFactory {
     const end = pool.end.bind(pool);
     pool.end = async () => {
       this.#pools.delete(pool);
+      // $disconnect: the provider's background work stops until the next query.
+      if (this.#pools.size === 0) pauseIamAuth(this.auth);
       await end();
     };
     // The adapter accepts "anything with getConnection"; its typing names the connector's Pool.

@@ -1,11 +1,12 @@
 import type { PrismaPg } from "@prisma/adapter-pg";
+import type { IamAuth, IamConnectionOptions, PgIamConfig } from "@rds-iam/core";
 import {
-  type IamAuth,
-  type IamConnectionOptions,
-  type PgIamConfig,
-  pgIamConfig,
-  withCheckoutAuthRetry,
-} from "@rds-iam/core";
+  PG_CONNECTION_STRING,
+  pauseWhenEnded,
+  pgConfigOf,
+  prepareBinding,
+  retryPgPoolLogins,
+} from "@rds-iam/core/driver";
 import type { PoolConfig } from "pg";
 import { loadPeer } from "./load-peer";
 
@@ -15,7 +16,7 @@ import { loadPeer } from "./load-peer";
  * Refused: `connectionString` (node-postgres lets it override the password function
  * and would send an empty password) and `password` (the token is the password).
  */
-export type IamPgAdapterOptions = IamConnectionOptions &
+export type IamPrismaPgAdapterOptions = IamConnectionOptions &
   Omit<PoolConfig, "host" | "port" | "user" | "password" | "ssl" | "connectionString"> & {
     /** `postgres` (aliases `postgresql`, `pg`, `aurora-postgresql`). */
     engine: "postgres" | "postgresql" | "pg" | "aurora-postgresql";
@@ -26,7 +27,7 @@ export type IamPgAdapterOptions = IamConnectionOptions &
   };
 
 /** What `@prisma/adapter-pg` takes besides the pool config (`schema`, `onPoolError`, ...). */
-export type IamPgAdapterExtras = Omit<
+export type IamPrismaPgAdapterExtras = Omit<
   NonNullable<ConstructorParameters<typeof PrismaPg>[1]>,
   "disposeExternalPool"
 >;
@@ -38,7 +39,7 @@ type PgAdapter = Awaited<ReturnType<PrismaPg["connect"]>>;
  * for every new physical connection (through pg's `password` function) and retries a
  * rejected token once. `new PrismaClient({ adapter })` takes it as is.
  */
-export class IamPgAdapterFactory {
+export class IamPrismaPgAdapterFactory {
   /** The Prisma provider this adapter serves (read by Prisma). */
   readonly provider = "postgres" as const;
   /** The Prisma adapter underneath (read by Prisma). */
@@ -46,12 +47,17 @@ export class IamPgAdapterFactory {
   /** The token provider: `auth.stats()` for counters, `auth.close()` when done for good. */
   readonly auth: IamAuth;
   readonly #config: PgIamConfig;
-  readonly #extras: IamPgAdapterExtras;
+  readonly #extras: IamPrismaPgAdapterExtras;
   #inner: Promise<PrismaPg> | undefined;
 
-  constructor(options: IamPgAdapterOptions, extras: IamPgAdapterExtras = {}) {
-    const { engine: _engine, ...input } = options as IamPgAdapterOptions & Record<string, unknown>;
-    const { config, auth } = pgIamConfig(input as Parameters<typeof pgIamConfig>[0]);
+  constructor(options: IamPrismaPgAdapterOptions, extras: IamPrismaPgAdapterExtras = {}) {
+    const { config, auth } = pgConfigOf(
+      prepareBinding(options, {
+        what: "createIamAdapter",
+        engine: "postgres",
+        refuse: [PG_CONNECTION_STRING],
+      }),
+    );
     this.auth = auth;
     this.#config = config;
     this.#extras = extras;
@@ -60,15 +66,24 @@ export class IamPgAdapterFactory {
   /** Called by Prisma: opens a pool (lazily; no connection yet) and an adapter over it. */
   async connect(): Promise<PgAdapter> {
     const adapter = await (await this.#prismaPg()).connect();
-    retryRejectedLogins(adapter.underlyingDriver(), this.auth);
+    this.#patch(adapter.underlyingDriver());
     return adapter;
   }
 
   /** Called by `prisma migrate dev` tooling that uses adapters for a shadow database. */
   async connectToShadowDb(): Promise<PgAdapter> {
     const adapter = await (await this.#prismaPg()).connectToShadowDb();
-    retryRejectedLogins(adapter.underlyingDriver(), this.auth);
+    this.#patch(adapter.underlyingDriver());
     return adapter;
+  }
+
+  /**
+   * The adapter built the pool from its own copy of pg: its instance retries a rejected
+   * login once, and `$disconnect` (which ends it) pauses the provider's background work.
+   */
+  #patch(pool: ReturnType<PgAdapter["underlyingDriver"]>): void {
+    retryPgPoolLogins(pool, this.auth);
+    pauseWhenEnded(pool, this.auth);
   }
 
   #prismaPg(): Promise<PrismaPg> {
@@ -89,36 +104,4 @@ export class IamPgAdapterFactory {
     }
     return this.#inner;
   }
-}
-
-/** The part of a pg `Pool` the retry needs. */
-interface PgPoolInstance {
-  connect(callback?: (...args: never[]) => void): Promise<unknown> | undefined;
-}
-
-const PATCHED = Symbol.for("@rds-iam/prisma.retryRejectedLogins");
-
-/**
- * Makes `pool.connect()` (which `pool.query()` uses too) retry once, with a fresh
- * token, a new connection whose token the database rejected. Patches the instance,
- * because the pool was built by the adapter from its own copy of pg.
- */
-export function retryRejectedLogins(pool: PgPoolInstance, auth: IamAuth): void {
-  const marked = pool as PgPoolInstance & { [PATCHED]?: true };
-  if (marked[PATCHED]) return;
-  const connectOnce = pool.connect.bind(pool) as () => Promise<unknown>;
-  const connect = (
-    callback?: (error: unknown, client?: unknown, release?: unknown) => void,
-  ): Promise<unknown> | undefined => {
-    const connected = withCheckoutAuthRetry(auth, () => connectOnce());
-    if (typeof callback !== "function") return connected;
-    // pg-pool's query() calls connect(callback) and expects (error, client, release).
-    connected.then(
-      (client) => callback(undefined, client, (client as { release?: unknown }).release),
-      (error: unknown) => callback(error, undefined, () => {}),
-    );
-    return undefined;
-  };
-  Object.defineProperty(pool, "connect", { value: connect, configurable: true, writable: true });
-  Object.defineProperty(pool, PATCHED, { value: true });
 }

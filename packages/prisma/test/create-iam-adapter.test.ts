@@ -1,7 +1,9 @@
 import { inspect } from "node:util";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { createIamAdapter, IamMariadbAdapterFactory, IamPgAdapterFactory } from "../src/index";
+import { createIamAdapter } from "../src/index";
+import { IamPrismaMariadbAdapterFactory } from "../src/mariadb-adapter";
+import { IamPrismaPgAdapterFactory } from "../src/pg-adapter";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
 const CREDENTIALS = Object.freeze({
@@ -14,7 +16,7 @@ describe("createIamAdapter", () => {
   it("builds a pg adapter factory for postgres and its aliases, connecting nothing yet", () => {
     for (const engine of ["postgres", "postgresql", "pg", "aurora-postgresql"] as const) {
       const adapter = createIamAdapter({ engine, ...base, max: 3 });
-      expect(adapter).toBeInstanceOf(IamPgAdapterFactory);
+      expect(adapter).toBeInstanceOf(IamPrismaPgAdapterFactory);
       expect(adapter).toMatchObject({ provider: "postgres", adapterName: "@prisma/adapter-pg" });
       expect(adapter.auth.target).toMatchObject({ host: HOST, port: 5432, region: "us-east-1" });
       expect(adapter.auth.stats().mints).toBe(0);
@@ -24,7 +26,7 @@ describe("createIamAdapter", () => {
   it("builds a mariadb adapter factory for mysql and its aliases", () => {
     for (const engine of ["mysql", "mariadb", "mysql2", "aurora-mysql"] as const) {
       const adapter = createIamAdapter({ engine, ...base, connectionLimit: 2 });
-      expect(adapter).toBeInstanceOf(IamMariadbAdapterFactory);
+      expect(adapter).toBeInstanceOf(IamPrismaMariadbAdapterFactory);
       expect(adapter).toMatchObject({ provider: "mysql", adapterName: "@prisma/adapter-mariadb" });
       expect(adapter.auth.target.port).toBe(3306);
       expect(adapter.pools()).toEqual([]);

@@ -1,7 +1,8 @@
 export type { IamAuth, IamAuthStats } from "@rds-iam/core";
+export { isRdsIamError, RdsIamError } from "@rds-iam/core";
 export type {
-  IamDatabaseType,
-  IamDataSourceFields,
-  TypeormIamOptions,
+  IamTypeormDatabaseType,
+  IamTypeormDataSourceFields,
+  IamTypeormOptions,
 } from "./typeorm-iam-options";
-export { iamAuthOf, type WithoutIam, withIamAuth } from "./with-iam-auth";
+export { type IamTypeormDataSourceOptions, iamAuthOf, withIamAuth } from "./with-iam-auth";

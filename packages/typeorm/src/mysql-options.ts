@@ -1,13 +1,16 @@
+import type { IamAuth } from "@rds-iam/core";
 import {
-  type IamAuth,
+  MYSQL2_URI,
   type Mysql2PoolLike,
-  mysql2IamConfig,
+  mysql2ConfigOf,
+  pauseWhenEnded,
+  prepareBinding,
   refusePacketDebug,
   withMysql2AuthRetry,
-} from "@rds-iam/core";
+} from "@rds-iam/core/driver";
 import { loadDriverModule } from "./load-driver";
 import { IAM_NAMES } from "./postgres-options";
-import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
+import type { IamTypeormDataSourceFields, IamTypeormOptions } from "./typeorm-iam-options";
 
 /**
  * TypeORM `mysql` / `mariadb` options on mysql2: verified TLS, the clear-password
@@ -15,18 +18,25 @@ import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-optio
  * pool config), and a driver whose pools retry a rejected login once.
  */
 export function mysqlIamOptions(
-  options: IamDataSourceFields & Record<string, unknown>,
-  iam: TypeormIamOptions,
+  options: IamTypeormDataSourceFields & Record<string, unknown>,
+  iam: IamTypeormOptions,
 ): { options: Record<string, unknown>; auth: IamAuth } {
-  const { config, auth } = mysql2IamConfig(
-    {
-      ...iam,
-      host: options.host as string,
-      port: options.port,
-      user: options.username as string,
-      ssl: options.ssl,
-    },
-    { ...IAM_NAMES, user: "username" },
+  const { config, auth } = mysql2ConfigOf(
+    prepareBinding(
+      {
+        ...iam,
+        host: options.host as string,
+        port: options.port,
+        user: options.username as string,
+        ssl: options.ssl,
+      },
+      {
+        what: "withIamAuth",
+        engine: "mysql",
+        names: { ...IAM_NAMES, user: "username" },
+        refuse: [MYSQL2_URI],
+      },
+    ),
   );
   const extra = (
     typeof options.extra === "object" && options.extra !== null ? options.extra : {}
@@ -37,10 +47,12 @@ export function mysqlIamOptions(
   const userPlugins =
     typeof extra.authPlugins === "object" && extra.authPlugins !== null ? extra.authPlugins : {};
   const base = (options.driver ?? loadDriverModule("mysql2")) as {
-    createPool(config: unknown): Mysql2PoolLike;
+    createPool(config: unknown): Mysql2PoolLike & { end(...args: never[]): unknown };
   };
   const driver = Object.assign(Object.create(base) as object, {
-    createPool: (poolConfig: unknown) => withMysql2AuthRetry(base.createPool(poolConfig), auth),
+    // DataSource.destroy() ends the pool: the provider's background work stops with it.
+    createPool: (poolConfig: unknown) =>
+      pauseWhenEnded(withMysql2AuthRetry(base.createPool(poolConfig), auth), auth),
   });
   return {
     auth,

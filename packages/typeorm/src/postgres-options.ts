@@ -1,27 +1,41 @@
-import { type IamAuth, pgIamConfig, withPgAuthRetry } from "@rds-iam/core";
+import type { IamAuth } from "@rds-iam/core";
+import {
+  PG_CONNECTION_STRING,
+  pauseWhenEnded,
+  pgConfigOf,
+  prepareBinding,
+  withPgAuthRetry,
+} from "@rds-iam/core/driver";
 import { loadDriverModule } from "./load-driver";
-import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
+import type { IamTypeormDataSourceFields, IamTypeormOptions } from "./typeorm-iam-options";
 
 // biome-ignore lint/suspicious/noExplicitAny: pg's Pool constructor takes a config object.
-type PoolClass = new (...args: any[]) => { connect(): Promise<unknown> };
+type PoolClass = new (...args: any[]) => { connect(): Promise<unknown>; end(): Promise<void> };
 
 /**
  * TypeORM `postgres` options with a token `password` function (pg calls it for each
  * new connection) and a driver whose pool retries a rejected login once.
  */
 export function postgresIamOptions(
-  options: IamDataSourceFields & Record<string, unknown>,
-  iam: TypeormIamOptions,
+  options: IamTypeormDataSourceFields & Record<string, unknown>,
+  iam: IamTypeormOptions,
 ): { options: Record<string, unknown>; auth: IamAuth } {
-  const { config, auth } = pgIamConfig(
-    {
-      ...iam,
-      host: options.host as string,
-      port: options.port,
-      user: options.username as string,
-      ssl: options.ssl,
-    },
-    { ...IAM_NAMES, user: "username", connectionString: "url" },
+  const { config, auth } = pgConfigOf(
+    prepareBinding(
+      {
+        ...iam,
+        host: options.host as string,
+        port: options.port,
+        user: options.username as string,
+        ssl: options.ssl,
+      },
+      {
+        what: "withIamAuth",
+        engine: "postgres",
+        names: { ...IAM_NAMES, user: "username", connectionString: "url" },
+        refuse: [PG_CONNECTION_STRING],
+      },
+    ),
   );
   const base = (options.driver ?? loadDriverModule("pg")) as { Pool: PoolClass };
   // A prototype-linked copy of the module: TypeORM reads `types`, `defaults` and the
@@ -29,8 +43,17 @@ export function postgresIamOptions(
   // would ignore the password function. pg defines `native` as a getter without a
   // setter, so plain assignment through the prototype chain throws: define own
   // properties instead.
+  const RetryingPool = withPgAuthRetry(base.Pool, auth);
+  // DataSource.destroy() ends the pool: the provider's background work stops with it.
+  const Pool = class extends RetryingPool {
+    // biome-ignore lint/suspicious/noExplicitAny: forwards pg.Pool's own arguments.
+    constructor(...args: any[]) {
+      super(...args);
+      pauseWhenEnded(this, auth);
+    }
+  };
   const driver = Object.create(base, {
-    Pool: { value: withPgAuthRetry(base.Pool, auth), enumerable: true },
+    Pool: { value: Pool, enumerable: true },
     native: { value: null, enumerable: true },
   }) as object;
   return {
@@ -50,4 +73,5 @@ export const IAM_NAMES = {
   credentials: "iam.credentials",
   awsProfile: "iam.awsProfile",
   clock: "iam.clock",
+  iamTimeout: "iam.iamTimeout",
 } as const;

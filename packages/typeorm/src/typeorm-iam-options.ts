@@ -1,21 +1,21 @@
 import type { IamConnectionOptions } from "@rds-iam/core";
 
 /** The database types `withIamAuth` supports (mysql2 underneath for MySQL and MariaDB). */
-export type IamDatabaseType = "postgres" | "mysql" | "mariadb";
+export type IamTypeormDatabaseType = "postgres" | "mysql" | "mariadb";
 
 /**
  * The `iam` key of the options given to `withIamAuth`. The target (`host`, `port`,
  * `username`) and `ssl` are TypeORM's own options and are read from there.
  */
-export interface TypeormIamOptions
+export interface IamTypeormOptions
   extends Omit<IamConnectionOptions, "host" | "port" | "user" | "ssl"> {}
 
 /**
  * The DataSource options `withIamAuth` reads. The options of both TypeORM majors
  * (0.3 and 1.x) for `postgres`, `mysql` and `mariadb` fit this shape.
  */
-export interface IamDataSourceFields {
-  readonly type: IamDatabaseType;
+export interface IamTypeormDataSourceFields {
+  readonly type: IamTypeormDatabaseType;
   readonly host?: string | undefined;
   readonly port?: number | undefined;
   readonly username?: string | undefined;

@@ -1,14 +1,8 @@
-import {
-  closestName,
-  IAM_ONLY_OPTION_NAMES,
-  type IamAuth,
-  isArraySafe,
-  RdsIamError,
-  readOptions,
-} from "@rds-iam/core";
+import { type IamAuth, RdsIamError } from "@rds-iam/core";
+import { closestName, IAM_ONLY_OPTION_NAMES, isArraySafe, readOptions } from "@rds-iam/core/driver";
 import { mysqlIamOptions } from "./mysql-options";
 import { postgresIamOptions } from "./postgres-options";
-import type { IamDataSourceFields, TypeormIamOptions } from "./typeorm-iam-options";
+import type { IamTypeormDataSourceFields, IamTypeormOptions } from "./typeorm-iam-options";
 
 const providers = new WeakMap<object, IamAuth>();
 
@@ -16,7 +10,7 @@ const providers = new WeakMap<object, IamAuth>();
  * The options minus `iam`, distributed over unions, so options typed as
  * `PostgresConnectionOptions | MysqlConnectionOptions` stay DataSource options.
  */
-export type WithoutIam<T> = T extends unknown ? Omit<T, "iam"> : never;
+export type IamTypeormDataSourceOptions<T> = T extends unknown ? Omit<T, "iam"> : never;
 
 /**
  * DataSource options that log every new pooled connection in with a current RDS IAM
@@ -41,9 +35,9 @@ export type WithoutIam<T> = T extends unknown ? Omit<T, "iam"> : never;
  *
  * @throws RdsIamError naming the option at fault.
  */
-export function withIamAuth<T extends IamDataSourceFields>(
-  options: T & { readonly iam?: TypeormIamOptions | undefined },
-): WithoutIam<T> {
+export function withIamAuth<T extends IamTypeormDataSourceFields>(
+  options: T & { readonly iam?: IamTypeormOptions | undefined },
+): IamTypeormDataSourceOptions<T> {
   if (typeof options !== "object" || options === null) {
     throw new RdsIamError(
       "INVALID_OPTION",
@@ -55,7 +49,7 @@ export function withIamAuth<T extends IamDataSourceFields>(
   const { iam: iamGiven = {}, ...rest } = readOptions(options, "DataSource options") as {
     iam?: unknown;
   } & Record<string, unknown>;
-  const input = rest as unknown as IamDataSourceFields & Record<string, unknown>;
+  const input = rest as unknown as IamTypeormDataSourceFields & Record<string, unknown>;
   if (typeof iamGiven !== "object" || iamGiven === null || isArraySafe(iamGiven)) {
     throw new RdsIamError(
       "INVALID_OPTION",
@@ -65,7 +59,7 @@ export function withIamAuth<T extends IamDataSourceFields>(
       },
     );
   }
-  const iam = readOptions(iamGiven, "iam") as TypeormIamOptions;
+  const iam = readOptions(iamGiven, "iam") as IamTypeormOptions;
   refuseTopLevelIamKeys(input);
   refuseUnknownIamKeys(iam);
   refuse(input);
@@ -77,15 +71,21 @@ export function withIamAuth<T extends IamDataSourceFields>(
         ? mysqlIamOptions(input, iam)
         : unsupported(input.type);
   providers.set(result.options, result.auth);
-  return result.options as WithoutIam<T>;
+  return result.options as IamTypeormDataSourceOptions<T>;
 }
 
 /**
- * The token provider behind options made by {@link withIamAuth} (also reachable as
- * `dataSource.options`): counters, `invalidate()`, `close()`.
+ * The token provider behind options made by {@link withIamAuth}, or behind a
+ * DataSource built from them: counters, `invalidate()`, `close()`. The same call every
+ * adapter offers.
+ *
+ * @throws RdsIamError `INVALID_OPTION` for anything else.
  */
-export function iamAuthOf(options: object): IamAuth {
-  const auth = providers.get(options);
+export function iamAuthOf(optionsOrDataSource: object): IamAuth {
+  const options = (optionsOrDataSource as { options?: unknown }).options;
+  const auth =
+    providers.get(optionsOrDataSource) ??
+    (typeof options === "object" && options !== null ? providers.get(options) : undefined);
   if (!auth) {
     throw new RdsIamError(
       "INVALID_OPTION",
@@ -169,7 +169,7 @@ function refuseExtraOverrides(extra: unknown): void {
   }
 }
 
-function refuse(input: IamDataSourceFields & Record<string, unknown>): void {
+function refuse(input: IamTypeormDataSourceFields & Record<string, unknown>): void {
   if (input.url !== undefined) {
     throw new RdsIamError(
       "CONFLICTING_OPTIONS",

@@ -1,12 +1,14 @@
 import {
-  createMariadbConnectionFactory,
   type IamAuth,
   type IamConnectionOptions,
   mysql2IamConfig,
   pgIamConfig,
+} from "@rds-iam/core";
+import {
+  createMariadbConnectionFactory,
   withMysql2AuthRetry,
   withPgAuthRetry,
-} from "@rds-iam/core";
+} from "@rds-iam/core/driver";
 import mariadb from "mariadb";
 import mysql from "mysql2";
 import pg from "pg";

@@ -1,7 +1,9 @@
+import { prepareBinding } from "../binding";
 import { DATABASE_URL_FLAVORS, type DatabaseUrlFlavor } from "../database-url";
 import { RdsIamError } from "../errors";
-import { createIamAuth } from "../iam-auth";
-import { iamDatabaseUrl } from "../iam-database-url";
+import { iamAuthFor } from "../iam-auth";
+import { iamDatabaseUrlOf } from "../iam-database-url";
+import { resolveIamOptions } from "../options";
 import { checkUrlParams } from "../url-params";
 import { describeTarget } from "./describe";
 import {
@@ -47,7 +49,7 @@ Example:
     const port = pick(values, "port");
     // The engine only picks the default port; with --port any engine signs the same.
     const options = targetOptions(values, { engine: port === undefined ? undefined : "postgres" });
-    const auth = createIamAuth(options, FLAG_NAMES);
+    const auth = iamAuthFor(resolveIamOptions(options, FLAG_NAMES), undefined, FLAG_NAMES);
     try {
       io.stdout(`${await auth.getToken()}\n`);
     } finally {
@@ -125,17 +127,19 @@ Example:
         ? undefined
         : { ca: readPem(caFile, "--ca") };
     io.stdout(
-      `${await iamDatabaseUrl(
-        {
-          ...options,
-          database: pick(values, "database"),
-          flavor: flavor as DatabaseUrlFlavor | undefined,
-          caFile,
-          params,
-          ssl,
-          iamAllowPlaintext: plaintext,
-        },
-        FLAG_NAMES,
+      `${await iamDatabaseUrlOf(
+        prepareBinding(
+          {
+            ...options,
+            database: pick(values, "database"),
+            flavor: flavor as DatabaseUrlFlavor | undefined,
+            caFile,
+            params,
+            ssl,
+            iamAllowPlaintext: plaintext,
+          },
+          { what: "rds-iam url", names: FLAG_NAMES },
+        ),
       )}\n`,
     );
   },

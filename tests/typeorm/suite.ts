@@ -1,12 +1,12 @@
 import { inspect } from "node:util";
-import type { IamAuth } from "@rds-iam/core";
+import { type IamAuth, TokenCache } from "@rds-iam/core";
 import { iamAuthOf, withIamAuth } from "@rds-iam/typeorm";
 import type { DataSource } from "typeorm";
 import * as typeorm1 from "typeorm";
 import * as typeorm03 from "typeorm-03";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type IamFixture, startIamFixture } from "../../../../tests/support/iam-fixture";
-import { fakeClock, rejectedSince } from "../../../knex/test/integration/helpers";
+import { fakeClock, rejectedSince } from "../knex/helpers";
+import { type IamFixture, startIamFixture } from "../support/iam-fixture";
 import {
   type Author,
   createTablesMigration,
@@ -82,7 +82,14 @@ export function typeormSuite({ type, major }: TypeormSuiteOptions): void {
       poolSize = 4,
       clock,
       migrations = false,
-    }: { poolSize?: number; clock?: () => number; migrations?: boolean } = {},
+      ownTokens = false,
+    }: {
+      poolSize?: number;
+      clock?: () => number;
+      migrations?: boolean;
+      /** A token cache of its own, for tests that count this DataSource's mints. */
+      ownTokens?: boolean;
+    } = {},
   ) {
     const { host, port, user, ssl, ...iam } = fixture.iamOptions();
     const options = withIamAuth({
@@ -96,7 +103,11 @@ export function typeormSuite({ type, major }: TypeormSuiteOptions): void {
       entities: [...entities(typeorm)],
       migrations: migrations ? [createTablesMigration(typeorm)] : [],
       logging: false,
-      iam: { ...iam, ...(clock ? { clock } : {}) },
+      iam: {
+        ...iam,
+        ...(clock ? { clock } : {}),
+        ...(ownTokens ? { tokenCache: new TokenCache() } : {}),
+      },
     });
     const auth = iamAuthOf(options);
     // The suite's options are typed loosely (`type` is a union here); a user's literal
@@ -128,7 +139,7 @@ export function typeormSuite({ type, major }: TypeormSuiteOptions): void {
     it("initializes with one token over TLS and logs in as the IAM user", async () => {
       // The two majors are distinct installs: this run really drives the one it names.
       expect(typeorm.DataSource === typeorm1.DataSource).toBe(major === "1.x");
-      const { dataSource, auth } = build(fixture);
+      const { dataSource, auth } = build(fixture, { ownTokens: true });
       await dataSource.initialize();
       expect(await whoAmI(dataSource)).toBe(fixture.user);
       expect(auth.stats().mints).toBe(1);
@@ -175,7 +186,7 @@ export function typeormSuite({ type, major }: TypeormSuiteOptions): void {
     });
 
     it("retries a rejected login once: initialize succeeds with exactly one extra mint", async () => {
-      const { dataSource, auth } = build(fixture, { poolSize: 1 });
+      const { dataSource, auth } = build(fixture, { poolSize: 1, ownTokens: true });
       const before = fixture.gateway.stats();
       fixture.gateway.faults.rejectNextLogins(1);
       await dataSource.initialize();
@@ -186,7 +197,7 @@ export function typeormSuite({ type, major }: TypeormSuiteOptions): void {
     });
 
     it("fails with AUTH_REJECTED after one retry, naming no secret, when the database keeps refusing", async () => {
-      const { dataSource, auth } = build(fixture, { poolSize: 1 });
+      const { dataSource, auth } = build(fixture, { poolSize: 1, ownTokens: true });
       fixture.gateway.faults.rejectNextLogins(2);
       const error = await dataSource.initialize().then(
         () => undefined,
