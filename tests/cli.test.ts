@@ -259,6 +259,7 @@ describe("rds-iam CLI through the gateway", () => {
   });
   afterAll(async () => {
     await Promise.all([postgres?.close(), mariadb?.close()]);
+    for (const file of Object.values(caFiles)) if (file !== "") rmSync(file, { force: true });
   });
 
   it("token: prints a token the gateway accepts as the password", async () => {
@@ -386,6 +387,7 @@ describe("rds-iam CLI from the built package", () => {
   });
   afterAll(async () => {
     await Promise.all([postgres?.close(), mariadb?.close()]);
+    if (caFile !== "") rmSync(caFile, { force: true });
   });
 
   it("answers --help for the tool and each command, and fails on stderr", async () => {

@@ -1,11 +1,11 @@
-import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { TokenCache } from "@rds-iam/core";
 import { createIamAdapter } from "@rds-iam/prisma";
 import { deployMysqlMigrations } from "@rds-iam/prisma/migrate";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { fakeClock } from "../packages/core/test/support";
 import {
   loadPrismaClient,
@@ -84,6 +84,7 @@ describe("Prisma 7 on MariaDB through the IAM gateway", () => {
 
   it("records a failing migration, stops there, and refuses to go on until it is resolved", async () => {
     const dir = await mkdtemp(join(tmpdir(), "rds-iam-migrations-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     await cp(MYSQL_MIGRATIONS, dir, { recursive: true });
     await mkdir(join(dir, "20260102000000_broken"));
     await writeFile(

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,7 @@ import { iamDatasourceUrl } from "@rds-iam/prisma";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { parse, parseIntoClientConfig } from "pg-connection-string";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { buildDatabaseUrl } from "../packages/core/src/database-url";
 import { rdsCaBundleForRegion } from "../packages/core/src/tls";
 import { isolatedAwsEnv, withEnv } from "./support/aws-env";
@@ -154,6 +154,7 @@ describe("iamDatasourceUrl on PostgreSQL", () => {
   it("loads through @prisma/config from a prisma.config.ts with an awaited URL", async () => {
     const caFile = join(tmpdir(), `rds-iam-test-ca-${randomBytes(4).toString("hex")}.pem`);
     writeFileSync(caFile, fixture.ca);
+    onTestFinished(() => rmSync(caFile, { force: true }));
     const loaded = await withEnv(
       isolatedAwsEnv({
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,

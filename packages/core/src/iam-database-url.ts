@@ -25,7 +25,7 @@ export interface IamDatabaseUrlOptions extends IamConnectionOptions {
    * A PEM file with the CA certificates to trust, named in the URL by its absolute path.
    * Default: the CA in use (the RDS CA bundle, or `ssl.ca`) written to a file in a
    * directory only the current user can write, `os.tmpdir()/rds-iam-<uid>/` (see
-   * {@link writeCaFile}). Ignored by the `mysql2` flavour, whose URL carries the CA inline.
+   * `writeCaFile`). Ignored by the `mysql2` flavour, whose URL carries the CA inline.
    */
   caFile?: string | undefined;
   /**

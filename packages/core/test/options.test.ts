@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { isRdsIamError, type RdsIamErrorCode } from "../src/errors";
 import { type IamAuthOptions, resolveIamOptions } from "../src/options";
 import { STATIC_CREDENTIALS } from "./support";
@@ -79,6 +79,7 @@ describe("resolveIamOptions", () => {
     });
 
     const dir = mkdtempSync(join(tmpdir(), "rds-iam-config-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "config");
     writeFileSync(
       file,

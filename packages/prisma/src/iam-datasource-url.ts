@@ -22,7 +22,7 @@ export type IamPrismaDatasourceUrlOptions = IamDatabaseUrlOptions;
  *
  * MySQL with the `prisma` flavour is refused with an explanation: Prisma's engine
  * cannot send the cleartext password RDS needs (prisma/prisma#10304); use
- * {@link deployMysqlMigrations} to apply migrations.
+ * `deployMysqlMigrations` (from `@rds-iam/prisma/migrate`) to apply migrations.
  *
  * The token is valid for 15 minutes: build the URL right before the command runs.
  */

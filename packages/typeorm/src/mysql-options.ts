@@ -1,15 +1,13 @@
 import type { IamAuth } from "@rds-iam/core";
 import {
-  MYSQL2_URI,
   type Mysql2PoolLike,
   mysql2ConfigOf,
   pauseWhenEnded,
-  prepareBinding,
   refusePacketDebug,
   withMysql2AuthRetry,
 } from "@rds-iam/core/driver";
 import { loadDriverModule } from "./load-driver";
-import { IAM_NAMES } from "./postgres-options";
+import { typeormBinding } from "./typeorm-binding";
 import type { IamTypeormDataSourceFields, IamTypeormOptions } from "./typeorm-iam-options";
 
 /**
@@ -21,23 +19,7 @@ export function mysqlIamOptions(
   options: IamTypeormDataSourceFields & Record<string, unknown>,
   iam: IamTypeormOptions,
 ): { options: Record<string, unknown>; auth: IamAuth } {
-  const { config, auth } = mysql2ConfigOf(
-    prepareBinding(
-      {
-        ...iam,
-        host: options.host as string,
-        port: options.port,
-        user: options.username as string,
-        ssl: options.ssl,
-      },
-      {
-        what: "withIamAuth",
-        engine: "mysql",
-        names: { ...IAM_NAMES, user: "username" },
-        refuse: [MYSQL2_URI],
-      },
-    ),
-  );
+  const { config, auth } = mysql2ConfigOf(typeormBinding(options, iam, "mysql"));
   const extra = (
     typeof options.extra === "object" && options.extra !== null ? options.extra : {}
   ) as Record<string, unknown>;

@@ -1,12 +1,7 @@
 import type { IamAuth } from "@rds-iam/core";
-import {
-  PG_CONNECTION_STRING,
-  pauseWhenEnded,
-  pgConfigOf,
-  prepareBinding,
-  withPgAuthRetry,
-} from "@rds-iam/core/driver";
+import { pauseWhenEnded, pgConfigOf, withPgAuthRetry } from "@rds-iam/core/driver";
 import { loadDriverModule } from "./load-driver";
+import { typeormBinding } from "./typeorm-binding";
 import type { IamTypeormDataSourceFields, IamTypeormOptions } from "./typeorm-iam-options";
 
 // biome-ignore lint/suspicious/noExplicitAny: pg's Pool constructor takes a config object.
@@ -20,23 +15,7 @@ export function postgresIamOptions(
   options: IamTypeormDataSourceFields & Record<string, unknown>,
   iam: IamTypeormOptions,
 ): { options: Record<string, unknown>; auth: IamAuth } {
-  const { config, auth } = pgConfigOf(
-    prepareBinding(
-      {
-        ...iam,
-        host: options.host as string,
-        port: options.port,
-        user: options.username as string,
-        ssl: options.ssl,
-      },
-      {
-        what: "withIamAuth",
-        engine: "postgres",
-        names: { ...IAM_NAMES, user: "username", connectionString: "url" },
-        refuse: [PG_CONNECTION_STRING],
-      },
-    ),
-  );
+  const { config, auth } = pgConfigOf(typeormBinding(options, iam, "postgres"));
   const base = (options.driver ?? loadDriverModule("pg")) as { Pool: PoolClass };
   // A prototype-linked copy of the module: TypeORM reads `types`, `defaults` and the
   // rest from it. `native: null` keeps TypeORM from switching to pg-native, which
@@ -61,17 +40,3 @@ export function postgresIamOptions(
     options: { ...options, password: config.password, ssl: config.ssl, driver },
   };
 }
-
-/** How the `iam` options are spelled in TypeORM options, for error messages. */
-export const IAM_NAMES = {
-  host: "host",
-  port: "port",
-  iamHost: "iam.iamHost",
-  iamDefaultPort: "iam.iamDefaultPort",
-  iamRegion: "iam.iamRegion",
-  iamTokenExpiration: "iam.iamTokenExpiration",
-  credentials: "iam.credentials",
-  awsProfile: "iam.awsProfile",
-  clock: "iam.clock",
-  iamTimeout: "iam.iamTimeout",
-} as const;
