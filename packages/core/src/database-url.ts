@@ -156,7 +156,7 @@ function tlsParams(params: DatabaseUrlParams, tls: DatabaseUrlTls): [string, str
       if (params.engine !== "postgres") {
         throw new RdsIamError(
           "CONFLICTING_OPTIONS",
-          `The node-postgres URL flavour is for PostgreSQL; for MySQL use "mysql2" or "prisma".`,
+          `The node-postgres URL flavour is for PostgreSQL; for MySQL use "mysql2".`,
           { option: "flavor" },
         );
       }

@@ -1,3 +1,5 @@
+import { type Clock, RdsIamError } from "@rds-iam/core";
+import { systemClock } from "@rds-iam/core/driver";
 import type { Connection, QueryOptions } from "mariadb";
 
 /** Pool settings, named as in the mariadb connector's own pool. */
@@ -53,9 +55,18 @@ const DEFAULTS = {
  * `end()`; connections offer `query`, `execute`, `on`/`off` and `release()`. In-use
  * connections are never closed because a token expired: RDS checks the token at login
  * only.
+ *
+ * Why not tarn (knex's pool): measured side by side (bench `pool`, results in
+ * bench/results/mariadb-pool.md) throughput is at parity (0.85x to 1.13x), acquire
+ * latency lower here, both recover from connections the server killed; but tarn's
+ * `destroy()` waits for every connection in use, so `$disconnect` would hang behind an
+ * open transaction, where `end()` here returns at once and closes it on release. tarn
+ * also validates synchronously only (no ping of a connection that sat idle) and keeps a
+ * reaping interval that is not `unref`ed.
  */
 export class IamMariadbPool {
   readonly #open: () => Promise<Connection>;
+  readonly #clock: Clock;
   readonly #options: Required<{ [K in keyof IamMariadbPoolOptions]: number }>;
   readonly #members = new Set<Connection>();
   readonly #idle: IdleEntry[] = [];
@@ -64,8 +75,17 @@ export class IamMariadbPool {
   #opened = 0;
   #closed = false;
 
-  constructor(open: () => Promise<Connection>, options: IamMariadbPoolOptions = {}) {
+  /**
+   * @param clock Decides how long a connection sat idle (the token provider's clock, so
+   *   simulated time moves both); the acquire and idle timers are real time.
+   */
+  constructor(
+    open: () => Promise<Connection>,
+    options: IamMariadbPoolOptions = {},
+    clock: Clock = systemClock,
+  ) {
     this.#open = open;
+    this.#clock = clock;
     this.#options = {
       connectionLimit: options.connectionLimit ?? DEFAULTS.connectionLimit,
       acquireTimeout: options.acquireTimeout ?? DEFAULTS.acquireTimeout,
@@ -84,7 +104,9 @@ export class IamMariadbPool {
         this.#discard(connection);
         continue;
       }
-      if (Date.now() - entry.since >= this.#options.minDelayValidation) {
+      const idleFor = this.#clock() - entry.since;
+      // `idleFor < 0`: the clock stepped back; check rather than trust.
+      if (idleFor >= this.#options.minDelayValidation || idleFor < 0) {
         try {
           await connection.ping();
         } catch {
@@ -197,8 +219,10 @@ export class IamMariadbPool {
           const index = this.#waiters.indexOf(waiter);
           if (index >= 0) this.#waiters.splice(index, 1);
           reject(
-            new Error(
-              `No connection available within ${this.#options.acquireTimeout} ms (connectionLimit ${this.#options.connectionLimit}, all in use).`,
+            new RdsIamError(
+              "TIMEOUT",
+              `No connection available within acquireTimeout (${this.#options.acquireTimeout} ms): all ${this.#options.connectionLimit} (connectionLimit) are in use. Raise connectionLimit or acquireTimeout, or hold connections for less time.`,
+              { option: "acquireTimeout" },
             ),
           );
         }, this.#options.acquireTimeout);
@@ -221,7 +245,7 @@ export class IamMariadbPool {
       waiter.resolve(this.#lend(connection));
       return;
     }
-    const entry: IdleEntry = { connection, since: Date.now(), timer: undefined };
+    const entry: IdleEntry = { connection, since: this.#clock(), timer: undefined };
     if (this.#options.idleTimeout > 0) {
       entry.timer = setTimeout(() => {
         const index = this.#idle.indexOf(entry);
@@ -377,11 +401,16 @@ export class IamPooledConnection {
   }
 
   #live(): Connection {
-    if (this.#released) throw new Error("This connection was released to the pool.");
+    if (this.#released) {
+      throw new RdsIamError("CLOSED", "This connection was released to the pool; get another one.");
+    }
     return this.#connection;
   }
 }
 
-function closedError(): Error {
-  return new Error("The IAM connection pool was closed ($disconnect); it cannot be used again.");
+function closedError(): RdsIamError {
+  return new RdsIamError(
+    "CLOSED",
+    "This adapter's connection pool was closed ($disconnect); the adapter opens a new one on the next query.",
+  );
 }

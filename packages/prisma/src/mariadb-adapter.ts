@@ -1,5 +1,5 @@
 import type { PrismaMariaDb, PrismaMariadbOptions } from "@prisma/adapter-mariadb";
-import { type IamAuth, type IamConnectionOptions, RdsIamError } from "@rds-iam/core";
+import { type Clock, type IamAuth, type IamConnectionOptions, RdsIamError } from "@rds-iam/core";
 import {
   type MariadbModuleLike,
   mariadbConfigOf,
@@ -54,6 +54,7 @@ export class IamPrismaMariadbAdapterFactory {
   readonly #connect: () => Promise<Connection>;
   readonly #poolOptions: IamMariadbPoolOptions;
   readonly #extras: IamPrismaMariadbAdapterExtras;
+  readonly #clock: Clock;
   #pools = new Set<IamMariadbPool>();
 
   constructor(
@@ -102,9 +103,9 @@ export class IamPrismaMariadbAdapterFactory {
       createConnection: async (config) => (await mariadb).createConnection(config),
     };
     // Validates every option now (errors surface at construction), opens nothing yet.
-    const view = mariadbConfigOf(
-      prepareBinding(input, { what: "createIamAdapter", engine: "mysql" }),
-    );
+    const binding = prepareBinding(input, { what: "createIamAdapter", engine: "mysql" });
+    const view = mariadbConfigOf(binding);
+    this.#clock = binding.clock;
     // Keep the rejection for connect(): a missing peer must not crash the process now.
     mariadb.catch(() => {});
     this.auth = view.auth;
@@ -120,7 +121,7 @@ export class IamPrismaMariadbAdapterFactory {
       () => import("@prisma/adapter-mariadb"),
       "mysql",
     );
-    const pool = new IamMariadbPool(this.#connect, this.#poolOptions);
+    const pool = new IamMariadbPool(this.#connect, this.#poolOptions, this.#clock);
     this.#pools.add(pool);
     const end = pool.end.bind(pool);
     pool.end = async () => {
