@@ -23,6 +23,9 @@ const BENCH_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGES = [
   "@rds-iam/core",
   "@rds-iam/gateway",
+  "@rds-iam/knex",
+  "@rds-iam/typeorm",
+  "@rds-iam/prisma",
   "@aws-sdk/rds-signer",
   "@aws-sdk/credential-providers",
   "aws-advanced-nodejs-wrapper",

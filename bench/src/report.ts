@@ -2,6 +2,7 @@ import { CONTENDER_LABELS, type ContenderName } from "./contenders";
 import { round, type Summary } from "./measure";
 import { type BenchResults, headlines } from "./results";
 import { OPEN_CONTENDERS } from "./scenarios/open-latency";
+import { VARIANT_LABELS } from "./scenarios/shared-credentials";
 import { ENGINE_LABELS } from "./setup";
 
 function num(value: number, digits = 2): string {
@@ -239,11 +240,71 @@ function memory(results: BenchResults): string {
   );
 }
 
+function sharedCredentials(results: BenchResults): string {
+  const rows: string[][] = [];
+  for (const shared of results.sharedCredentials) {
+    for (const run of shared.variants) {
+      for (const [label, counts] of [
+        ["@rds-iam/core (50 objects, 4 adapters)", run.ours],
+        ["naive Signer per connection", run.naive],
+      ] as const) {
+        const refused = Object.values(counts.refused).reduce((sum, count) => sum + count, 0);
+        rows.push([
+          VARIANT_LABELS[run.variant],
+          label,
+          String(counts.tokenRequests),
+          String(counts.credentialRequests),
+          String(counts.credentialSetsIssued),
+          String(counts.signatures),
+          `${counts.firstMinute.credentialRequests} / ${counts.firstMinute.signatures}`,
+          counts.providerCalls === undefined ? "" : String(counts.providerCalls),
+          counts.distinctTokens === undefined ? "" : String(counts.distinctTokens),
+          refused === 0 ? "0" : `${refused} (${JSON.stringify(counts.refused)})`,
+          String(counts.errors),
+          num(counts.realSeconds, 1),
+        ]);
+      }
+      rows.push([
+        VARIANT_LABELS[run.variant],
+        "**naive / ours**",
+        "",
+        `**${num(run.ratios.credentialRequests, 1)}x**`,
+        "",
+        `**${num(run.ratios.signatures, 1)}x**`,
+        `${num(run.ratios.firstMinuteCredentialRequests, 1)}x credential requests`,
+        "",
+        "",
+        "",
+        "",
+        "",
+      ]);
+    }
+  }
+  return table(
+    [
+      "Credentials",
+      "Contender",
+      "token requests",
+      "credential requests",
+      "credential sets issued",
+      "signatures (tokens minted)",
+      "first minute: credential requests / signatures",
+      "provider calls (ours)",
+      "distinct tokens (ours)",
+      "tokens RDS would refuse",
+      "errors",
+      "real time (s)",
+    ],
+    rows,
+  );
+}
+
 /** results/latest.md: the tables the README links to. */
 export function renderMarkdown(results: BenchResults): string {
   const burst = results.coldBurst[0];
   const open = results.openLatency[0];
   const pool = results.rotation[0];
+  const shared = results.sharedCredentials[0];
   const sections = [
     "# rds-iam benchmark results",
     `Measured in one run on one machine by \`${results.machine.command}\`, through the local RDS gateway (\`@rds-iam/gateway\`, TLS for every contender) in front of the machine's real PostgreSQL and MariaDB. Method: [../README.md](../README.md). Raw numbers: [latest.json](latest.json). Nothing here is asserted; the ratios are the result.`,
@@ -274,6 +335,15 @@ export function renderMarkdown(results: BenchResults): string {
     "## 5. Memory",
     "Heap used (after forced GC) across 100,000 `getToken()` calls, 100 at a time, over 1,000 users sharing one `TokenCache` (default bound 1,000), after 10,000 warm-up calls. A fake clock moves 1 s per 100 calls, so every token is re-minted once during the measured part.",
     memory(results),
+    "## 6. Shared credentials across ORM objects",
+    shared === undefined
+      ? "Did not run."
+      : `${shared.objects} ORM objects in one process (ours: ${Object.entries(shared.oursMix)
+          .map(([entry, count]) => `${count} x ${entry}`)
+          .join(
+            ", ",
+          )}), the same endpoint and user, each opening a new physical connection (asking for a token) every ${shared.connectEveryMinutes === 1 ? "" : `${shared.connectEveryMinutes} `}simulated minute${shared.connectEveryMinutes === 1 ? "" : "s"} for ${shared.simulatedMinutes / 60} simulated hours, all ${shared.objects} at once each minute. No database: the counts are the result. One fake clock per run drives core (\`clock\`) and a loopback credential endpoint (${shared.credentialLifetimeMinutes}-minute sets, renewed when less than ${shared.endpointRenewsBeforeMinutes} minutes are left, ${shared.credentialLatencyMs} ms per answer); "credential requests" are the requests it answered. Ours' signatures are the providers' \`stats().mints\` (with a \`clock\`, core signs at clock time itself; \`Signer#getAuthToken\` calls stayed 0), cross-checked by the distinct tokens handed out; the naive recipe's are its \`Signer#getAuthToken\` calls. Every token handed out was checked with the gateway's verifier (ours at clock time, the naive recipe's at real time). *Shared credentials function*: one \`credentials\` function for all of ours, memoized like the SDK's temporary credentials on the fake clock (fetched again within 5 minutes of expiry or on \`forceRefresh\`); the naive recipe gets one such function per ORM object. *Real default chain*: no \`credentials\` option, \`fromNodeProviderChain\` reaching the endpoint through \`AWS_CONTAINER_CREDENTIALS_FULL_URI\` in an isolated environment; the naive recipe's \`new Signer()\` builds a chain per connection. The SDK memoizes the chain by real time, in which the run lasts seconds, so its own refresh never fires here: ours' later requests are core's \`forceRefresh\` when the credentials (by the fake clock) have too little left for a token. For the naive recipe with one function per object, the Signer's own refresh (within 15 minutes of expiry, by real time) never fires either, so its count is a floor.`,
+    sharedCredentials(results),
     "## Errors",
     results.errors.length === 0
       ? "None: every run completed."

@@ -6,6 +6,7 @@ import type { ColdBurstResult } from "./scenarios/cold-burst";
 import type { MemoryResult } from "./scenarios/memory";
 import type { OpenLatencyResult } from "./scenarios/open-latency";
 import type { RotationResult } from "./scenarios/rotation";
+import { type SharedCredentialsResult, VARIANT_LABELS } from "./scenarios/shared-credentials";
 import type { WarmTokenResult } from "./scenarios/warm-token";
 import { ENGINE_LABELS } from "./setup";
 
@@ -18,6 +19,7 @@ export interface BenchResults {
   readonly openLatency: OpenLatencyResult[];
   readonly rotation: RotationResult[];
   readonly memory: MemoryResult[];
+  readonly sharedCredentials: SharedCredentialsResult[];
   /** Runs that errored (a non-empty list makes the process exit non-zero). */
   readonly errors: string[];
   readonly networkGuard: GuardReport;
@@ -61,6 +63,13 @@ export function headlines(results: BenchResults): string[] {
     lines.push(
       `${ENGINE_LABELS[heap.engine]} memory: ${heap.requests} getToken() over ${heap.users} users: heap ${fmt(heap.heapMiB.warm)} -> ${fmt(heap.heapMiB.half)} -> ${fmt(heap.heapMiB.end)} MiB (second half ${heap.growthSecondHalfMiB >= 0 ? "+" : ""}${fmt(heap.growthSecondHalfMiB)} MiB), cache ${heap.cacheEntries}/${heap.cacheMaxEntries}`,
     );
+  }
+  for (const shared of results.sharedCredentials) {
+    for (const run of shared.variants) {
+      lines.push(
+        `${shared.objects} ORM objects over ${fmt(shared.simulatedMinutes / 60, 1)} simulated hours (${run.ours.tokenRequests} token requests), ${VARIANT_LABELS[run.variant]}: ours ${run.ours.credentialRequests} credential requests / ${run.ours.signatures} signatures; naive ${run.naive.credentialRequests} / ${run.naive.signatures}; naive/ours ${fmt(run.ratios.credentialRequests, 1)}x credential requests, ${fmt(run.ratios.signatures, 1)}x signatures (first minute, 50 objects at once: ${run.ours.firstMinute.credentialRequests} vs ${run.naive.firstMinute.credentialRequests} credential requests)`,
+      );
+    }
   }
   return lines;
 }

@@ -1,6 +1,6 @@
 /**
- * `pnpm bench`: every scenario of issue 8, for PostgreSQL and MySQL (MariaDB), through
- * the gateway against the machine's real databases. Writes results/latest.json and
+ * `pnpm bench`: every scenario of issue 8 (and 6, shared credentials), for PostgreSQL and
+ * MySQL (MariaDB), through the gateway against the machine's real databases. Writes results/latest.json and
  * results/latest.md, prints the ratios, and exits non-zero only if a run errored
  * (nothing here asserts a target).
  */
@@ -18,6 +18,7 @@ import { coldBurst } from "./scenarios/cold-burst";
 import { memory } from "./scenarios/memory";
 import { openLatency } from "./scenarios/open-latency";
 import { rotation } from "./scenarios/rotation";
+import { sharedCredentials } from "./scenarios/shared-credentials";
 import { warmToken } from "./scenarios/warm-token";
 import {
   applyEnv,
@@ -42,10 +43,11 @@ const SETTINGS = {
     poolSize: 10,
     discardEvery: 10,
   },
+  sharedCredentials: { simulatedMinutes: 180, connectEveryMinutes: 1 },
 } as const;
 
 /** For working on one scenario: BENCH_ONLY=2,3 runs scenarios 2 and 3. Default: all. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,5").split(",").map((id) => id.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,5,6").split(",").map((id) => id.trim()));
 
 const RESULTS_DIR = new URL("../results/", import.meta.url);
 
@@ -66,6 +68,7 @@ async function main(): Promise<number> {
     openLatency: [],
     rotation: [],
     memory: [],
+    sharedCredentials: [],
     errors,
     networkGuard: { blocked: [] },
     totalSeconds: 0,
@@ -92,6 +95,17 @@ async function main(): Promise<number> {
   for (const engine of ENGINES) {
     await attempt(`5 memory (${engine})`, () => memory(engine), results.memory);
   }
+  // No database either: 50 ORM objects' token requests over 3 simulated hours, counted
+  // at loopback credential endpoints of its own.
+  await attempt(
+    "6 shared credentials (50 ORM objects, 3 simulated hours)",
+    () =>
+      sharedCredentials({
+        ...SETTINGS.sharedCredentials,
+        credentialLatencyMs: CREDENTIAL_LATENCY_MS,
+      }),
+    results.sharedCredentials,
+  );
 
   // The database scenarios share a credential endpoint (20 ms per answer, like a real
   // container endpoint), one database user per engine and one gateway per engine.
