@@ -82,6 +82,11 @@ export interface PreparedBinding {
    * input nor the argument names one.
    */
   auth(engine?: Engine): IamAuth;
+  /**
+   * A provider of its own for a one-shot use that closes it (the URL view): it shares
+   * the process's tokens like any provider, but closing it leaves {@link auth} open.
+   */
+  oneShotAuth(engine?: Engine): IamAuth;
 }
 
 /**
@@ -110,6 +115,17 @@ export function prepareBinding(given: object, spec: BindingSpec): PreparedBindin
   });
   const { password: _password, ...rest } = driver as Record<string, unknown>;
   const providers = new Map<Engine, IamAuth>();
+  const engineFor = (asked: Engine | undefined): Engine => {
+    const chosen = asked ?? engine;
+    if (chosen === undefined) {
+      throw new RdsIamError(
+        "MISSING_OPTION",
+        `${names.engine ?? "engine"} is required: "postgres" or "mysql".`,
+        { option: names.engine ?? "engine" },
+      );
+    }
+    return chosen;
+  };
   return Object.freeze({
     engine,
     driver: Object.freeze(rest),
@@ -120,20 +136,16 @@ export function prepareBinding(given: object, spec: BindingSpec): PreparedBindin
     names,
     clock: draft.clock,
     auth(asked?: Engine): IamAuth {
-      const chosen = asked ?? engine;
-      if (chosen === undefined) {
-        throw new RdsIamError(
-          "MISSING_OPTION",
-          `${names.engine ?? "engine"} is required: "postgres" or "mysql".`,
-          { option: names.engine ?? "engine" },
-        );
-      }
+      const chosen = engineFor(asked);
       let auth = providers.get(chosen);
       if (auth === undefined) {
         auth = iamAuthFor(completeIamOptions(draft, chosen), cache, names);
         providers.set(chosen, auth);
       }
       return auth;
+    },
+    oneShotAuth(asked?: Engine): IamAuth {
+      return iamAuthFor(completeIamOptions(draft, engineFor(asked)), cache, names);
     },
   });
 }

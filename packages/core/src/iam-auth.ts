@@ -209,6 +209,8 @@ class IamAuthHandle implements IamAuth {
   }
 
   invalidate(token?: string): void {
+    // A closed provider's late rejection must not evict a token others still use.
+    if (this.#closed) return;
     if (this.#source.invalidate(token)) this.#stats.invalidations++;
   }
 

@@ -92,7 +92,8 @@ export async function iamDatabaseUrlOf(binding: PreparedBinding): Promise<string
   const caFileOption = options.caFile as string | undefined;
   const params = checkUrlParams(options.params);
 
-  const auth = binding.auth(engine);
+  // A provider of its own: closing it must not close the binding's other views.
+  const auth = binding.oneShotAuth(engine);
   try {
     const tls = binding.tls;
     const mode = tlsMode(tls);

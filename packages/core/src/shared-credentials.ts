@@ -30,6 +30,12 @@ export interface CredentialSource {
 
 /** One default chain per profile key (`undefined` profile: whatever `AWS_PROFILE` says). */
 const chains = new Map<string, AwsCredentialIdentityProvider>();
+/**
+ * Chains kept: a process that rotates keys through `AWS_*` variables makes a new key
+ * each time, and each chain holds its memoized credentials. The oldest go first; a
+ * token source that still uses one keeps it until its next attempt.
+ */
+const MAX_CHAINS = 16;
 /** Ids for caller-provided functions, without keeping them alive. */
 const functionIds = new WeakMap<object, number>();
 let nextFunctionId = 1;
@@ -60,16 +66,26 @@ export function credentialSource(
       let chain = chains.get(profile);
       if (chain === undefined) {
         chain = createCredentialProvider(undefined, awsProfile);
-        chains.set(profile, chain);
       }
+      remember(profile, chain);
       return chain;
     },
     replaceHung: (hung) => {
       if (chains.get(profile) === hung) {
-        chains.set(profile, createCredentialProvider(undefined, awsProfile));
+        remember(profile, createCredentialProvider(undefined, awsProfile));
       }
     },
   };
+}
+
+/** Stores `chain` as the most recently used, forgetting the oldest beyond the bound. */
+function remember(profile: string, chain: AwsCredentialIdentityProvider): void {
+  chains.delete(profile);
+  chains.set(profile, chain);
+  for (const oldest of chains.keys()) {
+    if (chains.size <= MAX_CHAINS) return;
+    chains.delete(oldest);
+  }
 }
 
 /** A digest of every `AWS_*` environment variable (secret ones included, hence hashed). */
@@ -88,10 +104,15 @@ function staticKey(identity: AwsCredentialIdentity): string {
     .update("\0")
     .update(identity.sessionToken ?? "")
     .digest("base64url");
-  return `static:${identity.accessKeyId}:${digest}`;
+  return JSON.stringify(["static", identity.accessKeyId, digest]);
 }
 
 /** Forgets the shared default chains (tests that change the environment between cases). */
 export function resetSharedCredentials(): void {
   chains.clear();
+}
+
+/** How many default chains the process keeps now (for tests of the bound). */
+export function chainCount(): number {
+  return chains.size;
 }

@@ -85,9 +85,15 @@ export class TokenSource {
     this.#options = options;
     this.#credentials = credentials;
     this.#cache = cache;
-    this.#keyPrefix = [options.region, options.iamHost, options.iamDefaultPort, options.user].join(
-      "\0",
-    );
+    // JSON, not a separator (a user name may hold one); the lifetime too, so that
+    // sources sharing a caller's TokenCache never hand out each other's longer tokens.
+    this.#keyPrefix = JSON.stringify([
+      options.region,
+      options.iamHost,
+      options.iamDefaultPort,
+      options.user,
+      options.iamTokenExpiration,
+    ]);
   }
 
   /** Providers attached now (not closed, not paused). */
@@ -95,9 +101,12 @@ export class TokenSource {
     return this.#attached;
   }
 
-  /** A provider starts using this source. */
+  /** A provider starts (or resumes) using this source: the refresh timer runs again. */
   attach(): void {
     this.#attached++;
+    if (this.#attached !== 1 || this.#timer !== undefined || this.#currentKey === undefined) return;
+    const entry = this.#cache.get(this.#currentKey);
+    if (entry !== undefined && this.#options.clock() < entry.expiresAt) this.#schedule(entry);
   }
 
   /** A provider stopped (closed, or its ORM object destroyed): the last one stops the timer. */

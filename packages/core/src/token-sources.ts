@@ -3,10 +3,7 @@ import { credentialSource } from "./shared-credentials";
 import { TokenCache } from "./token-cache";
 import { TokenSource } from "./token-source";
 
-/**
- * Sources kept per process. One holds at most a few cached tokens; beyond this many,
- * sources no provider is attached to are forgotten, oldest first.
- */
+/** Sources kept per process (each holds a few cached tokens); see `evict`. */
 const MAX_SOURCES = 256;
 
 const sources = new Map<string, TokenSource>();
@@ -28,7 +25,9 @@ export function tokenSourceFor(
   tokenCache: TokenCache | undefined,
 ): TokenSource {
   const credentials = credentialSource(options.credentials, options.awsProfile);
-  const key = [
+  // JSON, not a separator: a user name or profile holding the separator must not make
+  // two different targets one key.
+  const key = JSON.stringify([
     options.region,
     options.iamHost,
     options.iamDefaultPort,
@@ -38,7 +37,7 @@ export function tokenSourceFor(
     credentials.key,
     options.customClock ? `clock:${objectId(options.clock)}` : "clock",
     tokenCache === undefined ? "cache" : `cache:${objectId(tokenCache)}`,
-  ].join("\0");
+  ]);
   const found = sources.get(key);
   if (found !== undefined) {
     // Most recently used last, so eviction finds the stale ones first.
@@ -51,16 +50,27 @@ export function tokenSourceFor(
     credentials,
     tokenCache ?? new TokenCache({ maxEntries: 16 }),
   );
+  // Room first, so the source just made (attached to nothing yet) is never the one dropped.
+  evict(MAX_SOURCES - 1);
   sources.set(key, source);
-  evict();
   return source;
 }
 
-function evict(): void {
-  if (sources.size <= MAX_SOURCES) return;
+/**
+ * Keeps the registry bounded: sources no provider is attached to go first, oldest
+ * first, then the oldest whatever their state (a provider dropped without `close()`
+ * stays attached). A provider keeps the source it has; only new providers for that
+ * target start a source of their own. A forgotten source is collected once its
+ * providers are: its refresh timer is `unref`ed and stops when its token lapses unused.
+ */
+function evict(keep: number): void {
   for (const [key, source] of sources) {
-    if (sources.size <= MAX_SOURCES) return;
+    if (sources.size <= keep) return;
     if (source.attached === 0) sources.delete(key);
+  }
+  for (const key of sources.keys()) {
+    if (sources.size <= keep) return;
+    sources.delete(key);
   }
 }
 
@@ -71,4 +81,9 @@ function objectId(value: object): number {
     objectIds.set(value, id);
   }
   return id;
+}
+
+/** How many sources the process keeps now (for tests of the bound). */
+export function sourceCount(): number {
+  return sources.size;
 }

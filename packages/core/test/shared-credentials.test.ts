@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isolatedAwsEnv, withEnv } from "../../../tests/support/aws-env";
-import { credentialSource } from "../src/shared-credentials";
+import { chainCount, credentialSource } from "../src/shared-credentials";
 import { SESSION_CREDENTIALS, STATIC_CREDENTIALS } from "./support";
 
 describe("credentialSource", () => {
@@ -70,5 +70,18 @@ describe("credentialSource", () => {
       expect(source.key).not.toContain(SESSION_CREDENTIALS.sessionToken);
     }
     await expect(a.current()()).resolves.toEqual(STATIC_CREDENTIALS);
+  });
+
+  it("keeps a bounded number of default chains when AWS_* keys rotate through the environment", async () => {
+    for (let i = 0; i < 40; i++) {
+      await withEnv(
+        isolatedAwsEnv({
+          AWS_ACCESS_KEY_ID: `AKIDROTATE${i}`,
+          AWS_SECRET_ACCESS_KEY: `secret${i}`,
+        }),
+        async () => credentialSource(undefined, undefined).current(),
+      );
+    }
+    expect(chainCount()).toBeLessThanOrEqual(16);
   });
 });

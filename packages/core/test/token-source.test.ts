@@ -49,6 +49,19 @@ describe("TokenSource", () => {
     a.close();
   });
 
+  it("a paused provider used again gets its background refresh back", async () => {
+    const credentials = counting();
+    const auth = shortLived("resumed_app", credentials);
+    const token = await auth.getToken();
+    pauseIamAuth(auth);
+    await sleep(100);
+    // Resumed with the token still cached: the refresh timer is set again.
+    expect(await auth.getToken()).toBe(token);
+    await sleep(800);
+    expect(auth.stats()).toMatchObject({ mints: 2, refreshesAhead: 1 });
+    auth.close();
+  });
+
   it("keeps refreshing for the providers still attached when one is paused", async () => {
     const credentials = counting();
     const a = shortLived("half_app", credentials);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createIamAuth } from "../src/iam-auth";
 import { TokenCache } from "../src/token-cache";
+import { sourceCount } from "../src/token-sources";
 import { decodeToken, fakeClock, STATIC_CREDENTIALS } from "./support";
 
 const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
@@ -129,5 +130,62 @@ describe("token sources shared per process", () => {
     a.invalidate(rejected);
     expect(a.stats().invalidations).toBe(0);
     for (const auth of [a, b]) auth.close();
+  });
+
+  it("never lets a separator in a user name or profile join two targets", async () => {
+    const clock = fakeClock();
+    const common = { engine: "postgres", host: HOST, clock, iamRegion: "us-east-1" } as const;
+    const a = createIamAuth({
+      ...common,
+      user: "u\u0000900\u00005000\u0000chain:profile:P",
+      awsProfile: "Q",
+      credentials: STATIC_CREDENTIALS,
+    });
+    const b = createIamAuth({
+      ...common,
+      user: "u",
+      awsProfile: "P\u0000900\u00005000\u0000chain:profile:Q",
+      credentials: STATIC_CREDENTIALS,
+    });
+    const [ta, tb] = [await a.getToken(), await b.getToken()];
+    expect(decodeToken(tb).params.get("DBUser")).toBe("u");
+    expect(tb).not.toBe(ta);
+    expect(b.stats().mints).toBe(1);
+    a.close();
+    b.close();
+  });
+
+  it("stays bounded when providers are dropped without close()", async () => {
+    const clock = fakeClock();
+    for (let i = 0; i < 300; i++) {
+      // Attached (asked for a token) and never closed: what a leaky app leaves behind.
+      await createIamAuth({
+        engine: "mysql",
+        host: HOST,
+        user: `dropped_${i}`,
+        credentials: STATIC_CREDENTIALS,
+        clock,
+      }).getToken();
+    }
+    expect(sourceCount()).toBeLessThanOrEqual(256);
+  });
+
+  it("a closed provider's late rejection does not evict the token others use", async () => {
+    const clock = fakeClock();
+    const options = {
+      engine: "postgres",
+      host: HOST,
+      user: "late_reject_app",
+      credentials: STATIC_CREDENTIALS,
+      clock,
+    } as const;
+    const a = createIamAuth(options);
+    const b = createIamAuth(options);
+    const token = await a.getToken();
+    a.close();
+    a.invalidate(token);
+    expect(await b.getToken()).toBe(token);
+    expect(b.stats().mints).toBe(0);
+    b.close();
   });
 });
