@@ -15,6 +15,7 @@ export default defineConfig({
       "@rds-iam/core": src("core"),
       "@rds-iam/gateway": src("gateway"),
       "@rds-iam/knex": src("knex"),
+      "@rds-iam/pg": src("pg"),
       "@rds-iam/typeorm": src("typeorm"),
       "@rds-iam/prisma": src("prisma"),
     },
