@@ -16,6 +16,7 @@ export default defineConfig({
       "@rds-iam/gateway": src("gateway"),
       "@rds-iam/knex": src("knex"),
       "@rds-iam/pg": src("pg"),
+      "@rds-iam/mysql2": src("mysql2"),
       "@rds-iam/typeorm": src("typeorm"),
       "@rds-iam/prisma": src("prisma"),
     },
