@@ -39,6 +39,30 @@ type Waiter = {
 
 type IdleEntry = { connection: Connection; since: number; timer: NodeJS.Timeout | undefined };
 
+/**
+ * How long the validation ping of an idle connection may take. A connection the
+ * network dropped silently (no FIN, no RST) never answers: unbounded, the caller would
+ * hang until TCP gives up, minutes later. The connector's own pool waits as long.
+ */
+const PING_TIMEOUT_MS = 500;
+
+/** `connection.ping()`, failing after `ms` of real time. */
+function pingWithin(connection: Connection, ms: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`ping unanswered after ${ms} ms`)), ms);
+    connection.ping().then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 const DEFAULTS = {
   connectionLimit: 10,
   acquireTimeout: 10_000,
@@ -108,7 +132,7 @@ export class IamMariadbPool {
       // `idleFor < 0`: the clock stepped back; check rather than trust.
       if (idleFor >= this.#options.minDelayValidation || idleFor < 0) {
         try {
-          await connection.ping();
+          await pingWithin(connection, PING_TIMEOUT_MS);
         } catch {
           this.#discard(connection);
           continue;

@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import * as mariadb from "mariadb";
 import { describe, expect, it } from "vitest";
 import { IamMariadbPool } from "../src/iam-mariadb-pool";
@@ -88,6 +89,49 @@ describe("IamMariadbPool", () => {
     } finally {
       await admin.end();
       await pool.end();
+    }
+  });
+});
+
+describe("IamMariadbPool on a network that drops a connection silently", () => {
+  it("gives up a validation ping after 500 ms and opens a new connection", async () => {
+    // A relay to MariaDB whose existing connections can be frozen: no data, no FIN.
+    const frozen: Socket[] = [];
+    const relays = new Set<[Socket, Socket]>();
+    const server = createServer((client) => {
+      const upstream = connect(3306, "127.0.0.1");
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => {});
+      upstream.on("error", () => {});
+      relays.add([client, upstream]);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const viaRelay = () =>
+      mariadb.createConnection({ host: "127.0.0.1", port, user: "root", database: "test" });
+    const pool = new IamMariadbPool(viaRelay, { connectionLimit: 1, minDelayValidation: 0 });
+    try {
+      const first = await pool.getConnection();
+      const id = first.threadId;
+      await first.release();
+      for (const [client, upstream] of relays) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        frozen.push(client, upstream);
+      }
+      const started = Date.now();
+      const rows = await pool.query<{ id: unknown }[]>("SELECT CONNECTION_ID() AS id");
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(Number(rows[0]?.id)).not.toBe(id);
+      expect(pool.stats().opened).toBe(2);
+    } finally {
+      await pool.end();
+      for (const socket of frozen) socket.destroy();
+      for (const [client, upstream] of relays) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
