@@ -17,6 +17,7 @@ export default defineConfig({
       "@rds-iam/knex": src("knex"),
       "@rds-iam/pg": src("pg"),
       "@rds-iam/mysql2": src("mysql2"),
+      "@rds-iam/postgres": src("postgres"),
       "@rds-iam/typeorm": src("typeorm"),
       "@rds-iam/prisma": src("prisma"),
     },
