@@ -2,6 +2,7 @@ import { CONTENDER_LABELS, type ContenderName } from "./contenders";
 import { round, type Summary } from "./measure";
 import { type BenchResults, headlines } from "./results";
 import { OPEN_CONTENDERS } from "./scenarios/open-latency";
+import { PACKAGE_LABELS } from "./scenarios/package-open";
 import { VARIANT_LABELS } from "./scenarios/shared-credentials";
 import { ENGINE_LABELS } from "./setup";
 
@@ -299,6 +300,29 @@ function sharedCredentials(results: BenchResults): string {
   );
 }
 
+function packageOpen(results: BenchResults): string {
+  return table(
+    [
+      "Package",
+      "ours median (ms)",
+      "ours p99 (ms)",
+      "static median (ms)",
+      "static p99 (ms)",
+      "median / static",
+      "p99 / static",
+      "failures (ours / static)",
+    ],
+    results.packageOpen.map((open) => [
+      PACKAGE_LABELS[open.driver],
+      ...msPair(open.openMs.ours),
+      ...msPair(open.openMs.static),
+      num(open.vsStatic.median, 3),
+      num(open.vsStatic.p99, 3),
+      `${open.failures.ours} / ${open.failures.static}`,
+    ]),
+  );
+}
+
 /** results/latest.md: the tables the README links to. */
 export function renderMarkdown(results: BenchResults): string {
   const burst = results.coldBurst[0];
@@ -344,6 +368,11 @@ export function renderMarkdown(results: BenchResults): string {
             ", ",
           )}), the same endpoint and user, each opening a new physical connection (asking for a token) every ${shared.connectEveryMinutes === 1 ? "" : `${shared.connectEveryMinutes} `}simulated minute${shared.connectEveryMinutes === 1 ? "" : "s"} for ${shared.simulatedMinutes / 60} simulated hours, all ${shared.objects} at once each minute. No database: the counts are the result. One fake clock per run drives core (\`clock\`) and a loopback credential endpoint (${shared.credentialLifetimeMinutes}-minute sets, renewed when less than ${shared.endpointRenewsBeforeMinutes} minutes are left, ${shared.credentialLatencyMs} ms per answer); "credential requests" are the requests it answered. Ours' signatures are the providers' \`stats().mints\` (with a \`clock\`, core signs at clock time itself; \`Signer#getAuthToken\` calls stayed 0), cross-checked by the distinct tokens handed out; the naive recipe's are its \`Signer#getAuthToken\` calls. Every token handed out was checked with the gateway's verifier (ours at clock time, the naive recipe's at real time). *Shared credentials function*: one \`credentials\` function for all of ours, memoized like the SDK's temporary credentials on the fake clock (fetched again within 5 minutes of expiry or on \`forceRefresh\`); the naive recipe gets one such function per ORM object. *Real default chain*: no \`credentials\` option, \`fromNodeProviderChain\` reaching the endpoint through \`AWS_CONTAINER_CREDENTIALS_FULL_URI\` in an isolated environment; the naive recipe's \`new Signer()\` builds a chain per connection. The SDK memoizes the chain by real time, in which the run lasts seconds, so its own refresh never fires here: ours' later requests are core's \`forceRefresh\` when the credentials (by the fake clock) have too little left for a token. For the naive recipe with one function per object, the Signer's own refresh (within 15 minutes of expiry, by real time) never fires either, so its count is a floor.`,
     sharedCredentials(results),
+    "## 7. Connection open through the driver packages",
+    results.packageOpen.length === 0
+      ? "Did not run."
+      : `What each driver package costs per new physical connection, against the same driver given the token as a static password, on the same gateway and verified TLS, ${results.packageOpen[0]?.samplesPerContender} connections per side one at a time after ${results.packageOpen[0]?.warmupPerContender} warm-up connections each, sides alternating. pg and mysql2: a pool of one, timed from \`connect()\` / \`getConnection()\` to the connection, which is then destroyed. postgres.js opens connections only for a query and cannot drop one, so each sample is a new \`sql\` (created untimed) whose first \`SELECT 1\` is timed: connection, login, postgres.js's type fetch and the query. Ours for postgres.js relays every byte through its login socket after the login too.`,
+    packageOpen(results),
     "## Errors",
     results.errors.length === 0
       ? "None: every run completed."

@@ -5,6 +5,7 @@ import type { GuardReport } from "./network-guard";
 import type { ColdBurstResult } from "./scenarios/cold-burst";
 import type { MemoryResult } from "./scenarios/memory";
 import type { OpenLatencyResult } from "./scenarios/open-latency";
+import { PACKAGE_LABELS, type PackageOpenResult } from "./scenarios/package-open";
 import type { RotationResult } from "./scenarios/rotation";
 import { type SharedCredentialsResult, VARIANT_LABELS } from "./scenarios/shared-credentials";
 import type { WarmTokenResult } from "./scenarios/warm-token";
@@ -17,6 +18,7 @@ export interface BenchResults {
   readonly warmToken: WarmTokenResult[];
   readonly coldBurst: ColdBurstResult[];
   readonly openLatency: OpenLatencyResult[];
+  readonly packageOpen: PackageOpenResult[];
   readonly rotation: RotationResult[];
   readonly memory: MemoryResult[];
   readonly sharedCredentials: SharedCredentialsResult[];
@@ -52,6 +54,11 @@ export function headlines(results: BenchResults): string[] {
     const ms = open.openMs;
     lines.push(
       `${ENGINE_LABELS[open.engine]} connection open: ours/static median ${fmt(open.vsStatic.ours.median, 3)}, p99 ${fmt(open.vsStatic.ours.p99, 3)}; naive/ours median ${fmt(ratio(ms.naive.median, ms.ours.median))}x; wrapper/ours median ${fmt(ratio(ms.wrapper.median, ms.ours.median))}x`,
+    );
+  }
+  for (const open of results.packageOpen) {
+    lines.push(
+      `${PACKAGE_LABELS[open.driver]} connection open: ours/static median ${fmt(open.vsStatic.median, 3)}, p99 ${fmt(open.vsStatic.p99, 3)} (${fmt(open.openMs.ours.median)} ms vs ${fmt(open.openMs.static.median)} ms)`,
     );
   }
   for (const pool of results.rotation) {

@@ -17,6 +17,7 @@ import { type BenchResults, printSummary } from "./results";
 import { coldBurst } from "./scenarios/cold-burst";
 import { memory } from "./scenarios/memory";
 import { openLatency } from "./scenarios/open-latency";
+import { PACKAGES_BY_ENGINE, packageOpen } from "./scenarios/package-open";
 import { rotation } from "./scenarios/rotation";
 import { sharedCredentials } from "./scenarios/shared-credentials";
 import { warmToken } from "./scenarios/warm-token";
@@ -36,6 +37,7 @@ const SETTINGS = {
   credentialLatencyMs: CREDENTIAL_LATENCY_MS,
   burst: { connections: 1000, sessionLimit: SESSION_LIMIT },
   openLatency: { samples: 300, warmup: 20 },
+  packageOpen: { samples: 200, warmup: 20 },
   rotation: {
     simulatedMinutes: 60,
     stepSeconds: 1,
@@ -46,8 +48,11 @@ const SETTINGS = {
   sharedCredentials: { simulatedMinutes: 180, connectEveryMinutes: 1 },
 } as const;
 
-/** For working on one scenario: BENCH_ONLY=2,3 runs scenarios 2 and 3. Default: all. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,5,6").split(",").map((id) => id.trim()));
+/**
+ * For working on one scenario: BENCH_ONLY=2,3 runs scenarios 2 and 3 and writes
+ * results/only-2,3.{json,md}, leaving latest.* (a whole run's) alone. Default: all.
+ */
+const ONLY = new Set((process.env.BENCH_ONLY ?? "1,2,3,4,5,6,7").split(",").map((id) => id.trim()));
 
 const RESULTS_DIR = new URL("../results/", import.meta.url);
 
@@ -66,6 +71,7 @@ async function main(): Promise<number> {
     warmToken: [],
     coldBurst: [],
     openLatency: [],
+    packageOpen: [],
     rotation: [],
     memory: [],
     sharedCredentials: [],
@@ -153,6 +159,13 @@ async function main(): Promise<number> {
         () => openLatency(target, { ...SETTINGS.openLatency, staticPassword }),
         results.openLatency,
       );
+      for (const driver of PACKAGES_BY_ENGINE[engine]) {
+        await attempt(
+          `7 package connection open (${driver}, ${engine})`,
+          () => packageOpen(target, driver, { ...SETTINGS.packageOpen, staticPassword }),
+          results.packageOpen,
+        );
+      }
     }
     for (const [engine, target] of targets) {
       await attempt(
@@ -225,9 +238,10 @@ function writeResults(results: BenchResults): void {
     writeFileSync(temporary, text);
     renameSync(temporary, target);
   };
-  write("latest.json", `${JSON.stringify(results, null, 2)}\n`);
-  write("latest.md", renderMarkdown(results));
-  log(`\nwrote bench/results/latest.json and bench/results/latest.md`);
+  const name = process.env.BENCH_ONLY === undefined ? "latest" : `only-${[...ONLY].join(",")}`;
+  write(`${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  write(`${name}.md`, renderMarkdown(results));
+  log(`\nwrote bench/results/${name}.json and bench/results/${name}.md`);
 }
 
 main().then(
