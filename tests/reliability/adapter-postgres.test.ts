@@ -1,16 +1,16 @@
 import { createIamSql, type IamPostgresSqlOptions, iamAuthOf } from "@rds-iam/postgres";
 import pg from "pg";
-import { afterAll, describe, it } from "vitest";
-import { isolatedAwsEnv, withEnv } from "../support/aws-env";
+import { afterAll } from "vitest";
 import { POSTGRES_BACKEND } from "../support/databases";
-import { assertNoLeaks, trackTokens } from "../support/secret-scan";
+import { trackTokens } from "../support/secret-scan";
 import { describeAdapterReliability, type PoolUnderTest } from "./support/adapter-suite";
+import { TOKEN_LIKE } from "./support/bad-input";
 import {
-  type BadInputCase,
-  expectBadInput,
-  SECRET_CREDENTIALS,
-  TOKEN_LIKE,
-} from "./support/bad-input";
+  BAD_INPUT_BASE,
+  BAD_INPUT_HOST,
+  commonBadInput,
+  describeBadInput,
+} from "./support/driver-package-bad-input";
 
 async function openSql(options: Record<string, unknown>, size: number): Promise<PoolUnderTest> {
   let closed = 0;
@@ -79,110 +79,64 @@ async function waitFor(condition: () => boolean): Promise<void> {
 
 describeAdapterReliability({ name: "@rds-iam/postgres sql", engine: "postgres", open: openSql });
 
-const HOST = "mydb.cluster-abc123.us-east-1.rds.amazonaws.com";
-const BASE = { host: HOST, user: "app", database: "app", credentials: SECRET_CREDENTIALS };
-// biome-ignore lint/suspicious/noExplicitAny: bad input on purpose.
-type Loose = any;
-const create = (options: Record<string, unknown>) => createIamSql(options as Loose);
+const PACKAGE = {
+  label: "postgres.js",
+  engine: "postgres",
+  create: (options: unknown) => createIamSql(options as IamPostgresSqlOptions),
+  iamAuthOf,
+  objectName: "sql",
+} as const;
+const create = (options: Record<string, unknown>) =>
+  PACKAGE.create({ ...BAD_INPUT_BASE, ...options });
 
-const CASES: readonly BadInputCase[] = [
-  {
-    name: "postgres.js: options not an object",
-    run: () => create("postgres://x" as Loose),
-    code: "INVALID_OPTION",
-    option: "options",
-  },
-  {
-    name: "postgres.js: missing user",
-    run: () => create({ ...BASE, user: undefined }),
-    code: "MISSING_OPTION",
-    option: "user",
-  },
-  {
-    name: "postgres.js: a static password",
-    run: () => create({ ...BASE, password: TOKEN_LIKE }),
-    code: "CONFLICTING_OPTIONS",
-    option: "password",
-  },
+describeBadInput("bad input: @rds-iam/postgres", [
+  ...commonBadInput(PACKAGE),
   {
     name: "postgres.js: a static pass",
-    run: () => create({ ...BASE, pass: async () => TOKEN_LIKE }),
+    run: () => create({ pass: async () => TOKEN_LIKE }),
     code: "CONFLICTING_OPTIONS",
     option: "pass",
   },
   {
     name: "postgres.js: a socket of its own",
-    run: () => create({ ...BASE, socket: () => undefined }),
+    run: () => create({ socket: () => undefined }),
     code: "CONFLICTING_OPTIONS",
     option: "socket",
   },
   {
     name: "postgres.js: a Unix socket path",
-    run: () => create({ ...BASE, path: "/var/run/postgresql/.s.PGSQL.5432" }),
+    run: () => create({ path: "/var/run/postgresql/.s.PGSQL.5432" }),
     code: "CONFLICTING_OPTIONS",
     option: "path",
   },
   {
     name: "postgres.js: direct TLS negotiation",
-    run: () => create({ ...BASE, sslnegotiation: "direct" }),
+    run: () => create({ sslnegotiation: "direct" }),
     code: "CONFLICTING_OPTIONS",
     option: "sslnegotiation",
   },
   {
     name: "postgres.js: the hostname alias",
-    run: () => create({ ...BASE, host: undefined, hostname: HOST }),
+    run: () => create({ host: undefined, hostname: BAD_INPUT_HOST }),
     code: "CONFLICTING_OPTIONS",
     option: "hostname",
   },
   {
     name: "postgres.js: the username alias",
-    run: () => create({ ...BASE, user: undefined, username: "app" }),
+    run: () => create({ user: undefined, username: "app" }),
     code: "CONFLICTING_OPTIONS",
     option: "username",
   },
   {
-    name: "postgres.js: a misspelt IAM option",
-    run: () => create({ ...BASE, iamRegoin: "us-east-1" }),
-    code: "INVALID_OPTION",
-    option: "iamRegoin",
-  },
-  {
-    name: "postgres.js: a mysql engine",
-    run: () => create({ ...BASE, engine: "mysql" }),
-    code: "CONFLICTING_OPTIONS",
-    option: "engine",
-  },
-  {
     name: "postgres.js: several hosts",
-    run: () => create({ ...BASE, host: `${HOST},other.example.com` }),
+    run: () => create({ host: `${BAD_INPUT_HOST},other.example.com` }),
     code: "INVALID_OPTION",
     option: "host",
   },
   {
     name: "postgres.js: TLS switched off",
-    run: () => create({ ...BASE, ssl: false }),
+    run: () => create({ ssl: false }),
     code: "PLAINTEXT_REFUSED",
     option: "ssl",
   },
-  {
-    name: "postgres.js: plaintext to a remote host",
-    run: () => create({ ...BASE, ssl: false, iamAllowPlaintext: true }),
-    code: "PLAINTEXT_REFUSED",
-    option: "ssl",
-  },
-  {
-    name: "postgres.js: not our sql",
-    run: () => iamAuthOf({}),
-    code: "INVALID_OPTION",
-    option: "sql",
-  },
-];
-
-describe("bad input: @rds-iam/postgres", () => {
-  afterAll(() => {
-    assertNoLeaks({ secretKeyShape: true });
-  });
-  it.each(CASES)("$name -> $code naming $option", async (row) => {
-    await withEnv(isolatedAwsEnv(), () => expectBadInput(row));
-  });
-});
+]);
