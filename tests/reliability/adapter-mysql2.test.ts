@@ -1,4 +1,7 @@
 import { createIamPool, type IamMysql2PoolOptions, iamAuthOf } from "@rds-iam/mysql2";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/mysql2";
+import { Kysely, sql as kyselySql, MysqlDialect } from "kysely";
 import { trackTokens } from "../support/secret-scan";
 import { describeAdapterReliability, type PoolUnderTest } from "./support/adapter-suite";
 import { TOKEN_LIKE } from "./support/bad-input";
@@ -8,16 +11,37 @@ import {
   commonBadInput,
   describeBadInput,
 } from "./support/driver-package-bad-input";
+import { unwrappingDrizzle } from "./support/drizzle-errors";
 
-async function openPool(options: Record<string, unknown>, size: number): Promise<PoolUnderTest> {
-  const pool = createIamPool({
+/** Who sends the queries: the pool itself, or a query builder given the pool. */
+type Via = "mysql2" | "Drizzle" | "Kysely";
+
+async function openPool(
+  via: Via,
+  options: Record<string, unknown>,
+  size: number,
+): Promise<PoolUnderTest> {
+  const callbacks = createIamPool({
     ...(options as unknown as IamMysql2PoolOptions),
     connectionLimit: size,
-  }).promise();
+  });
+  const pool = callbacks.promise();
   const auth = trackTokens(iamAuthOf(pool));
+  const drizzleDb = drizzle({ client: callbacks });
+  const kyselyDb = new Kysely<Record<string, never>>({
+    dialect: new MysqlDialect({ pool: callbacks }),
+  });
+  const rowsOf = async (n: number): Promise<unknown> => {
+    if (via === "Drizzle") {
+      return (await unwrappingDrizzle(() => drizzleDb.execute(sql`SELECT ${n} AS n`)))[0];
+    }
+    if (via === "Kysely")
+      return (await kyselySql<{ n: number }>`SELECT ${n} AS n`.execute(kyselyDb)).rows;
+    return (await pool.query("SELECT ? AS n", [n]))[0];
+  };
   const query = async (n: number) => {
-    const [rows] = await pool.query("SELECT ? AS n", [n]);
-    if (Number((rows as { n: unknown }[])[0]?.n) !== n) throw new Error(`wrong answer for ${n}`);
+    const rows = (await rowsOf(n)) as { n?: unknown }[];
+    if (Number(rows[0]?.n) !== n) throw new Error(`wrong answer for ${n}`);
   };
   await query(0);
   return {
@@ -34,7 +58,13 @@ async function openPool(options: Record<string, unknown>, size: number): Promise
   };
 }
 
-describeAdapterReliability({ name: "@rds-iam/mysql2 pool", engine: "mysql", open: openPool });
+for (const via of ["mysql2", "Drizzle", "Kysely"] as const) {
+  describeAdapterReliability({
+    name: `@rds-iam/mysql2 pool, queries through ${via}`,
+    engine: "mysql",
+    open: (options, size) => openPool(via, options, size),
+  });
+}
 
 const PACKAGE = {
   label: "mysql2",

@@ -1,4 +1,7 @@
 import { createIamPool, type IamPgPoolOptions, iamAuthOf } from "@rds-iam/pg";
+import { sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { Kysely, sql as kyselySql, PostgresDialect } from "kysely";
 import { trackTokens } from "../support/secret-scan";
 import { describeAdapterReliability, type PoolUnderTest } from "./support/adapter-suite";
 import { TOKEN_LIKE } from "./support/bad-input";
@@ -8,12 +11,30 @@ import {
   commonBadInput,
   describeBadInput,
 } from "./support/driver-package-bad-input";
+import { unwrappingDrizzle } from "./support/drizzle-errors";
 
-async function openPool(options: Record<string, unknown>, size: number): Promise<PoolUnderTest> {
+/** Who sends the queries: the pool itself, or a query builder given the pool. */
+type Via = "pg" | "Drizzle" | "Kysely";
+
+async function openPool(
+  via: Via,
+  options: Record<string, unknown>,
+  size: number,
+): Promise<PoolUnderTest> {
   const pool = createIamPool({ ...(options as unknown as IamPgPoolOptions), max: size });
   const auth = trackTokens(iamAuthOf(pool));
+  const drizzleDb = drizzle({ client: pool });
+  const kyselyDb = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool }) });
+  const rowsOf = async (n: number): Promise<{ n?: unknown }[]> => {
+    if (via === "Drizzle") {
+      return (await unwrappingDrizzle(() => drizzleDb.execute(sql`select ${n}::int as n`))).rows;
+    }
+    if (via === "Kysely")
+      return (await kyselySql<{ n: number }>`select ${n}::int as n`.execute(kyselyDb)).rows;
+    return (await pool.query("select $1::int as n", [n])).rows;
+  };
   const query = async (n: number) => {
-    const { rows } = await pool.query("select $1::int as n", [n]);
+    const rows = await rowsOf(n);
     if (Number(rows[0]?.n) !== n) throw new Error(`wrong answer for ${n}`);
   };
   await query(0);
@@ -32,7 +53,13 @@ async function openPool(options: Record<string, unknown>, size: number): Promise
   };
 }
 
-describeAdapterReliability({ name: "@rds-iam/pg pool", engine: "postgres", open: openPool });
+for (const via of ["pg", "Drizzle", "Kysely"] as const) {
+  describeAdapterReliability({
+    name: `@rds-iam/pg pool, queries through ${via}`,
+    engine: "postgres",
+    open: (options, size) => openPool(via, options, size),
+  });
+}
 
 const PACKAGE = {
   label: "pg",

@@ -1,4 +1,6 @@
 import { createIamSql, type IamPostgresSqlOptions, iamAuthOf } from "@rds-iam/postgres";
+import { sql as drizzleSql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
 import pg from "pg";
 import { afterAll } from "vitest";
 import { POSTGRES_BACKEND } from "../support/databases";
@@ -11,8 +13,25 @@ import {
   commonBadInput,
   describeBadInput,
 } from "./support/driver-package-bad-input";
+import { unwrappingDrizzle } from "./support/drizzle-errors";
 
-async function openSql(options: Record<string, unknown>, size: number): Promise<PoolUnderTest> {
+/**
+ * Who sends the queries: postgres.js itself, or Drizzle given the sql. Not Kysely:
+ * kysely-postgres-js 3 runs every query on a `sql.reserve()`d connection, and when the
+ * server ends an idle connection (the recycle below, a failover, an idle timeout),
+ * postgres.js 3.4.9's reserved-connection path fails: without IAM, straight to the
+ * real database, the process dies of an unhandled `CONNECTION_CLOSED`; here, later
+ * answers came back for the wrong query. tests/postgres-sql.test.ts checks that
+ * Kysely works over the package; @rds-iam/pg's README recommends Kysely's own
+ * `PostgresDialect` on node-postgres.
+ */
+type Via = "postgres.js" | "Drizzle";
+
+async function openSql(
+  via: Via,
+  options: Record<string, unknown>,
+  size: number,
+): Promise<PoolUnderTest> {
   let closed = 0;
   const sql = createIamSql({
     ...(options as unknown as IamPostgresSqlOptions),
@@ -22,8 +41,17 @@ async function openSql(options: Record<string, unknown>, size: number): Promise<
     },
   });
   const auth = trackTokens(iamAuthOf(sql));
+  const drizzleDb = drizzle({ client: sql });
+  const rowsOf = async (n: number): Promise<readonly { n?: unknown }[]> => {
+    if (via === "Drizzle") {
+      return [
+        ...(await unwrappingDrizzle(() => drizzleDb.execute(drizzleSql`select ${n}::int as n`))),
+      ];
+    }
+    return sql`select ${n}::int as n`;
+  };
   const query = async (n: number) => {
-    const rows = await sql`select ${n}::int as n`;
+    const rows = await rowsOf(n);
     if (Number(rows[0]?.n) !== n) throw new Error(`wrong answer for ${n}`);
   };
   await query(0);
@@ -77,7 +105,13 @@ async function waitFor(condition: () => boolean): Promise<void> {
   }
 }
 
-describeAdapterReliability({ name: "@rds-iam/postgres sql", engine: "postgres", open: openSql });
+for (const via of ["postgres.js", "Drizzle"] as const) {
+  describeAdapterReliability({
+    name: `@rds-iam/postgres sql, queries through ${via}`,
+    engine: "postgres",
+    open: (options, size) => openSql(via, options, size),
+  });
+}
 
 const PACKAGE = {
   label: "postgres.js",
