@@ -134,8 +134,8 @@ export async function iamDatabaseUrlOf(binding: PreparedBinding): Promise<string
   }
 }
 
-/** The URL's consumer, checked against the engine. */
-function urlFlavor(value: unknown, engine: Engine): DatabaseUrlFlavor {
+/** The URL's consumer, checked against the engine (default `prisma`). */
+export function urlFlavor(value: unknown, engine: Engine): DatabaseUrlFlavor {
   const flavor = value ?? "prisma";
   if (!(DATABASE_URL_FLAVORS as readonly unknown[]).includes(flavor)) {
     throw new RdsIamError(

@@ -38,6 +38,38 @@ describe("rds-iam (in process)", () => {
     expect((await run(["--version"])).stdout).toMatch(/^(\d+\.\d+\.\d+|unknown)\n$/);
   });
 
+  it("lists exec, and exec without a command is a usage error that mints nothing", async () => {
+    expect((await run(["--help"])).stdout).toMatch(
+      /\n {2}exec {6}Run a command with a fresh token/,
+    );
+    expect((await run(["help", "exec"])).stdout).toContain("Usage: rds-iam exec [options] --");
+    const none = await run([
+      "exec",
+      "--engine",
+      "postgres",
+      "--host",
+      "db.example",
+      "--user",
+      "app",
+    ]);
+    expect(none).toMatchObject({ status: 2, stdout: "" });
+    expect(none.stderr).toContain('rds-iam exec: no command to run: give it after "--"');
+    const outside = await run([
+      "exec",
+      "--engine",
+      "mysql",
+      "--host",
+      "db.example",
+      "mariadb",
+      "-e",
+      "x",
+    ]);
+    expect(outside.status).toBe(2);
+    expect(outside.stderr).toContain(
+      'put the command after "--": rds-iam exec [options] -- mariadb -e x',
+    );
+  });
+
   it("signs a token with the credentials of the environment, printing nothing else", async () => {
     const env = {
       AWS_ACCESS_KEY_ID: STATIC_CREDENTIALS.accessKeyId,

@@ -4,8 +4,8 @@ import { RdsIamError } from "../errors";
 import { iamAuthFor } from "../iam-auth";
 import { iamDatabaseUrlOf } from "../iam-database-url";
 import { resolveIamOptions } from "../options";
-import { checkUrlParams } from "../url-params";
 import { describeTarget } from "./describe";
+import { exec } from "./exec";
 import {
   engineFromPort,
   FLAG_NAMES,
@@ -16,6 +16,7 @@ import {
   TARGET_OPTIONS,
   targetOptions,
   UsageError,
+  urlParams,
 } from "./options";
 
 /** Where a command writes; tests and the bin pass the process's streams. */
@@ -28,7 +29,8 @@ export interface CliIo {
 export interface Command {
   readonly summary: string;
   readonly help: string;
-  run(argv: readonly string[], io: CliIo): Promise<void>;
+  /** Resolves to the exit status (`exec`: the command's), or nothing for 0. */
+  run(argv: readonly string[], io: CliIo): Promise<number | undefined>;
 }
 
 const token: Command = {
@@ -45,7 +47,10 @@ Example:
     psql "host=mydb.abc123.us-east-1.rds.amazonaws.com user=app dbname=app sslmode=verify-full"`,
   async run(argv, io) {
     const { values } = parse(argv, TARGET_OPTIONS);
-    if (values.help) return io.stdout(`${this.help}\n`);
+    if (values.help) {
+      io.stdout(`${this.help}\n`);
+      return undefined;
+    }
     const port = pick(values, "port");
     // The engine only picks the default port; with --port any engine signs the same.
     const options = targetOptions(values, { engine: port === undefined ? undefined : "postgres" });
@@ -95,27 +100,16 @@ Example:
     --user app --database app)" npx prisma migrate deploy`,
   async run(argv, io) {
     const { values } = parse(argv, URL_OPTIONS);
-    if (values.help) return io.stdout(`${this.help}\n`);
+    if (values.help) {
+      io.stdout(`${this.help}\n`);
+      return undefined;
+    }
     const options = targetOptions(values, { engine: engineFromPort(pick(values, "port")) });
     const flavor = pick(values, "flavor");
     if (flavor !== undefined && !(DATABASE_URL_FLAVORS as readonly string[]).includes(flavor)) {
       throw new UsageError(`--flavor must be one of ${DATABASE_URL_FLAVORS.join(", ")}.`);
     }
-    const params: Record<string, string> = {};
-    for (const entry of (values.param as string[] | undefined) ?? []) {
-      const at = entry.indexOf("=");
-      if (at <= 0) throw new UsageError(`--param needs key=value (got ${JSON.stringify(entry)}).`);
-      Object.defineProperty(params, entry.slice(0, at), {
-        value: entry.slice(at + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    checkUrlParams(params, "--param", (key) => `--param ${key}`, {
-      tls: "to trust your own CA pass --ca <file>, and for a local test gateway without TLS, --allow-plaintext",
-      target: "give --host, --port or --user",
-    });
+    const params = urlParams(values, "--allow-plaintext");
     const caFile = pick(values, "ca");
     const plaintext = values["allow-plaintext"] === true;
     if (plaintext && caFile !== undefined) {
@@ -164,7 +158,10 @@ comes from, the signed host and port, where credentials would come from, and TLS
 ${TARGET_HELP}`,
   async run(argv, io) {
     const { values, positionals } = parse(argv, INSPECT_OPTIONS, true);
-    if (values.help) return io.stdout(`${this.help}\n`);
+    if (values.help) {
+      io.stdout(`${this.help}\n`);
+      return undefined;
+    }
     if (positionals.length > 1) throw new UsageError("inspect takes one host.");
     const positional = positionals[0];
     if (positional !== undefined && pick(values, "host", "hostname") !== undefined) {
@@ -193,4 +190,4 @@ ${TARGET_HELP}`,
   },
 };
 
-export const COMMANDS: Readonly<Record<string, Command>> = { token, url, inspect };
+export const COMMANDS: Readonly<Record<string, Command>> = { token, url, exec, inspect };

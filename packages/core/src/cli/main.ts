@@ -47,8 +47,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 2;
   }
   try {
-    await command.run(rest, io);
-    return 0;
+    const status = await command.run(rest, io);
+    return typeof status === "number" ? status : 0;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`rds-iam ${name}: ${error.message}\nRun "rds-iam ${name} --help" for usage.\n`);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { RdsIamError } from "../errors";
 import type { IamAuthOptions, OptionNames } from "../options";
+import { checkUrlParams } from "../url-params";
 
 /** A command-line mistake: printed with a pointer to `--help`, exit status 2. */
 export class UsageError extends Error {
@@ -145,4 +146,31 @@ export function readPem(file: string, option: string): string {
     );
   }
   return text;
+}
+
+/**
+ * The `--param key=value` flags as URL parameters, checked like the library's `params`
+ * (no key that governs TLS, the target or packet logging). `plaintextFlag` is the
+ * command's way to a local gateway without TLS, if it has one.
+ */
+export function urlParams(
+  values: Record<string, unknown>,
+  plaintextFlag?: string,
+): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const entry of (values.param as string[] | undefined) ?? []) {
+    const at = entry.indexOf("=");
+    if (at <= 0) throw new UsageError(`--param needs key=value (got ${JSON.stringify(entry)}).`);
+    Object.defineProperty(params, entry.slice(0, at), {
+      value: entry.slice(at + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  checkUrlParams(params, "--param", (key) => `--param ${key}`, {
+    tls: `to trust your own CA pass --ca <file>${plaintextFlag === undefined ? "" : `, and for a local test gateway without TLS, ${plaintextFlag}`}`,
+    target: "give --host, --port or --user",
+  });
+  return params;
 }
