@@ -5,6 +5,22 @@ const { readFileSync } = require("node:fs");
 
 const env = process.env;
 
+function postgresConfig() {
+  return {
+    dialect: "postgres",
+    // As libpq reads them: dial PGHOSTADDR when set (a tunnel), and check that the
+    // certificate names PGHOST, the endpoint.
+    host: env.PGHOSTADDR ?? env.PGHOST,
+    port: Number(env.PGPORT),
+    username: env.PGUSER,
+    password: env.PGPASSWORD,
+    database: env.PGDATABASE,
+    dialectOptions: {
+      ssl: { ca: readFileSync(env.PGSSLROOTCERT, "utf8"), servername: env.PGHOST },
+    },
+  };
+}
+
 function mysqlConfig() {
   // The MySQL variables carry no user name: read the login from DATABASE_URL.
   const url = new URL(env.DATABASE_URL);
@@ -27,19 +43,10 @@ function mysqlConfig() {
   };
 }
 
+// Getters: only the environment asked for (--env) is read, from that engine's variables.
 module.exports = {
-  postgres: {
-    dialect: "postgres",
-    // As libpq reads them: dial PGHOSTADDR when set (a tunnel), and check that the
-    // certificate names PGHOST, the endpoint.
-    host: env.PGHOSTADDR ?? env.PGHOST,
-    port: Number(env.PGPORT),
-    username: env.PGUSER,
-    password: env.PGPASSWORD,
-    database: env.PGDATABASE,
-    dialectOptions: {
-      ssl: { ca: readFileSync(env.PGSSLROOTCERT, "utf8"), servername: env.PGHOST },
-    },
+  get postgres() {
+    return postgresConfig();
   },
   get mysql() {
     return mysqlConfig();
