@@ -16,6 +16,8 @@ import { findLeaks, registerSecret } from "./support/secret-scan";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "packages", "core", "src", "cli.ts");
+/** The bin as installed: what `pnpm build` left (the test command builds first). */
+const BUILT_CLI = join(ROOT, "packages", "core", "bin", "rds-iam.js");
 /** drizzle.config.ts, the sequelize-cli config, migrations and a Node program reading DATABASE_URL. */
 const TOOLS = join(ROOT, "tests", "exec");
 const BIN = join(ROOT, "tests", "node_modules", ".bin");
@@ -45,13 +47,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function start(
   args: readonly string[],
   env: Record<string, string> = {},
-  { cwd = TOOLS }: { cwd?: string } = {},
+  { cwd = TOOLS, built = false }: { cwd?: string; built?: boolean } = {},
 ): Started {
   const base: Record<string, string | undefined> = { ...process.env, ...isolatedAwsEnv(env) };
   const childEnv = Object.fromEntries(
     Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "exec", ...args], {
+  const cli = built ? [BUILT_CLI] : ["--import", "tsx", CLI];
+  const child = spawn(process.execPath, [...cli, "exec", ...args], {
     cwd,
     env: childEnv,
     stdio: ["ignore", "pipe", "pipe"],
@@ -82,7 +85,7 @@ function start(
 function rdsIamExec(
   args: readonly string[],
   env: Record<string, string> = {},
-  options: { cwd?: string } = {},
+  options: { cwd?: string; built?: boolean } = {},
 ): Promise<Run> {
   return start(args, env, options).done;
 }
@@ -434,16 +437,47 @@ describe("rds-iam exec through the gateway", () => {
     expect(run.stdout.trim()).toBe(postgres.user);
   });
 
-  it("exits with the command's status, and 128+n when it dies of signal n", async () => {
-    const [seven, killed] = await Promise.all([
-      rdsIamExec([...pgArgs(), "--", ...node("process.exit(42)")], keysOf(postgres)),
+  it("exits with the command's status, and 128+n when it dies of signal n (sources and built bin)", async () => {
+    const exit42 = [...pgArgs(), "--", ...node("process.exit(42)")];
+    const kill9 = [...myArgs(), "--", ...node("process.kill(process.pid, 'SIGKILL')")];
+    const [fortyTwo, killed, builtFortyTwo, builtKilled] = await Promise.all([
+      rdsIamExec(exit42, keysOf(postgres)),
+      rdsIamExec(kill9, keysOf(mariadb)),
+      rdsIamExec(exit42, keysOf(postgres), { built: true }),
+      rdsIamExec(kill9, keysOf(mariadb), { built: true }),
+    ]);
+    for (const run of [fortyTwo, builtFortyTwo])
+      expect(run).toMatchObject({ status: 42, stderr: "" });
+    for (const run of [killed, builtKilled]) expect(run).toMatchObject({ status: 137, stderr: "" });
+  });
+
+  it("--host given as a name that is not the endpoint: libpq dials its address, checks the endpoint", async () => {
+    const script =
+      "console.log(JSON.stringify([process.env.PGHOST, process.env.PGHOSTADDR, process.env.DATABASE_URL.split('@')[1]]))";
+    const viaName = pgArgs().map((arg) => (arg === postgres.host ? "localhost" : arg));
+    const [seen, psql, unresolved] = await Promise.all([
+      rdsIamExec([...viaName, "--", ...node(script)], keysOf(postgres)),
+      rdsIamExec([...viaName, "--", "psql", "-Atc", "SELECT current_user"], keysOf(postgres)),
       rdsIamExec(
-        [...myArgs(), "--", ...node("process.kill(process.pid, 'SIGKILL')")],
-        keysOf(mariadb),
+        [
+          ...pgArgs().map((arg) => (arg === postgres.host ? "no-such-host.invalid" : arg)),
+          "--",
+          ...node("process.exit(0)"),
+        ],
+        keysOf(postgres),
       ),
     ]);
-    expect(seven).toMatchObject({ status: 42, stderr: "" });
-    expect(killed).toMatchObject({ status: 137, stderr: "" });
+    expect(seen).toMatchObject({ status: 0, stderr: "" });
+    const [pgHost, pgHostAddr, urlHost] = JSON.parse(seen.stdout) as string[];
+    expect(pgHost).toBe(postgres.iamHost);
+    expect(["127.0.0.1", "::1"]).toContain(pgHostAddr);
+    // DATABASE_URL names what was given: Node drivers dial it and check that name.
+    expect(urlHost).toMatch(/^localhost:\d+\//);
+    expect(psql).toMatchObject({ status: 0, stderr: "" });
+    expect(psql.stdout.trim()).toBe(postgres.user);
+    expect(unresolved.status).toBe(1);
+    expect(unresolved.stderr).toContain('--host "no-such-host.invalid" does not resolve');
+    expect(unresolved.stderr).toContain("INVALID_OPTION");
   });
 
   it.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)(
