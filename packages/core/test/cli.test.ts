@@ -38,7 +38,7 @@ describe("rds-iam (in process)", () => {
     expect((await run(["--version"])).stdout).toMatch(/^(\d+\.\d+\.\d+|unknown)\n$/);
   });
 
-  it("lists exec, and exec without a command is a usage error that mints nothing", async () => {
+  it("lists exec; exec without a command, or with one outside --, is a usage error", async () => {
     expect((await run(["--help"])).stdout).toMatch(
       /\n {2}exec {6}Run a command with a fresh token/,
     );

@@ -51,7 +51,7 @@ export interface ExecVariables {
  * encryption would stand in for TLS, with no certificate checked).
  *
  * MySQL/MariaDB: `MYSQL_HOST`, `MYSQL_TCP_PORT`, `MYSQL_PWD` (read by the MariaDB client
- * library, and by MySQL's up to 8.x), and `MYSQL_HOME`, the directory of an option file
+ * library; MySQL's client deprecates it), and `MYSQL_HOME`, the directory of an option file
  * the MariaDB clients read (user, TCP, CA file, server certificate verification: no
  * variable exists for those; see {@link mysqlOptionFile}).
  * `LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN` is *not* set: it would let Oracle's client send
@@ -109,13 +109,13 @@ export function execEnvironment(
  * `$MYSQL_HOME/my.cnf`, after the system's files and before `~/.my.cnf`. It holds no
  * secret: the token travels in `MYSQL_PWD` only.
  *
- * - `[client]` (every client, Oracle's too when given `--defaults-file`): host, port,
- *   user, `protocol=TCP` (`localhost` would otherwise mean the local socket) and the CA;
+ * - `[client]` (every client): host, port, user, `protocol=TCP` (`localhost` would
+ *   otherwise mean the local socket) and the CA;
  * - `[client-mariadb]` (MariaDB's programs only: Oracle's removed the option):
  *   `ssl-verify-server-cert`, so the client refuses a server without TLS or with a
  *   certificate that does not name the host, before it sends the password;
- * - `[mysql]` (the interactive client only; `mysqldump` would read `database` as
- *   its `--databases` flag): the database.
+ * - `[mysql]` (the interactive client only; `mariadb-dump` would read `database` as
+ *   a prefix of its `--databases` flag): the database.
  *
  * @throws RdsIamError `INVALID_OPTION` for a value with a line break or NUL, which
  * would start a new option.
