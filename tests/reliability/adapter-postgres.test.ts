@@ -162,6 +162,14 @@ describeBadInput("bad input: @rds-iam/postgres", [
     option: "username",
   },
   {
+    // postgres.js's startup message lets connection.user replace the user, so the token
+    // signed for `user` would be sent in a login as someone else.
+    name: "postgres.js: a user in the startup parameters",
+    run: () => create({ connection: { user: "postgres" } }),
+    code: "CONFLICTING_OPTIONS",
+    option: "connection.user",
+  },
+  {
     name: "postgres.js: several hosts",
     run: () => create({ host: `${BAD_INPUT_HOST},other.example.com` }),
     code: "INVALID_OPTION",

@@ -26,7 +26,8 @@ const REFUSED: readonly RefusedOption[] = [
  * Options for {@link createIamSql}: the IAM and TLS options of `@rds-iam/core` plus any
  * postgres.js option (`database`, `max`, `idle_timeout`, `max_lifetime`, `transform`,
  * ...). Refused: `password` / `pass` (the token is the password), `socket`, `path`,
- * `sslnegotiation`, and the aliases `hostname` / `username` (spell them `host` / `user`).
+ * `sslnegotiation`, `connection.user` (the token is signed for `user`), and the aliases
+ * `hostname` / `username` (spell them `host` / `user`).
  */
 // biome-ignore lint/complexity/noBannedTypes: postgres.js's own default for its custom types.
 export type IamPostgresSqlOptions<T extends Record<string, postgres.PostgresType> = {}> =
@@ -67,6 +68,7 @@ export function createIamSql<T extends Record<string, postgres.PostgresType> = {
     engine: "postgres",
     refuse: REFUSED,
   });
+  refuseStartupUser(binding.driver);
   const auth = binding.auth("postgres");
   const target = { auth, tls: binding.tls };
   const sql = postgres<T>({
@@ -84,6 +86,23 @@ export function createIamSql<T extends Record<string, postgres.PostgresType> = {
   pauseWhenEnded(sql, auth);
   sqls.set(sql, auth);
   return sql;
+}
+
+/**
+ * postgres.js puts `connection`'s entries into the startup message after `user`, so a
+ * `connection.user` would log in as another user with the token signed for `user`
+ * (a rejection, blamed on the wrong user).
+ */
+function refuseStartupUser(driver: Readonly<Record<string, unknown>>): void {
+  const connection = driver.connection;
+  if (typeof connection !== "object" || connection === null) return;
+  const user = (connection as Record<string, unknown>).user;
+  if (user === undefined || user === null) return;
+  throw new RdsIamError(
+    "CONFLICTING_OPTIONS",
+    "connection.user cannot be combined with IAM authentication: the token is signed for user, and postgres.js would log in as connection.user with it. Set user instead.",
+    { option: "connection.user" },
+  );
 }
 
 function noPassword(): string {
