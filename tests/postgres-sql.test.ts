@@ -200,6 +200,19 @@ describe("@rds-iam/postgres against hostile servers: the token is never sent", (
     expect(server.received().length).toBe(8);
   });
 
+  it("a login message whose length field says 2 GiB: refused at once, nothing buffered for it", async () => {
+    const server = await hostileServer((client, received) => {
+      if (received.length !== received.readUInt32BE(0)) return;
+      // A notice "of 2 GiB", then 8 MiB of its "body": a login that waited for the
+      // rest would hold all of it until connect_timeout.
+      client.write(Buffer.from([0x4e, 0x7f, 0xff, 0xff, 0xff]));
+      for (let sent = 0; sent < 8; sent++) client.write(Buffer.alloc(1 << 20, 0x41));
+    });
+    const error = await failureOf({ port: server.port, ssl: false, iamAllowPlaintext: true });
+    expect(error).toMatchObject({ name: "RdsIamError", code: "AUTH_REJECTED" });
+    expect((error as Error).message).toContain("2147483647 bytes");
+  });
+
   it("a server (plaintext allowed, loopback) asking for MD5 instead of the cleartext token", async () => {
     const md5Request = Buffer.from([0x52, 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4]);
     const server = await hostileServer((client, received) => {

@@ -158,7 +158,14 @@ export class IamLoginSocket extends Duplex {
         }
       };
       const onData = (chunk: Buffer) => {
-        const { messages, rest } = splitServerMessages(Buffer.concat([inbound, chunk]));
+        let split: ReturnType<typeof splitServerMessages>;
+        try {
+          split = splitServerMessages(Buffer.concat([inbound, chunk]));
+        } catch (error) {
+          settle(asError(error));
+          return;
+        }
+        const { messages, rest } = split;
         inbound = rest;
         for (let index = 0; index < messages.length; index++) {
           const message = messages[index] as ServerMessage;

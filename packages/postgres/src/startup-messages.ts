@@ -4,6 +4,8 @@
  * postgres.js's business and passes through untouched.
  */
 
+import { RdsIamError } from "@rds-iam/core";
+
 /** `SSLRequest`: asks the server to switch to TLS before the startup message. */
 export const SSL_REQUEST: Buffer = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
@@ -22,14 +24,32 @@ export interface ServerMessage {
 }
 
 /**
+ * The largest length field a login message may carry (1 MiB). A login's messages
+ * (authentication requests, notices, errors, parameters) are a few hundred bytes;
+ * without a bound, a length field of 2 GiB would make the login buffer whatever the
+ * server sends until `connect_timeout`.
+ */
+export const LOGIN_MESSAGE_LIMIT = 1024 * 1024;
+
+/**
  * Splits off the complete server messages at the start of `buffer` (type byte, then a
  * length that counts itself); returns them and the incomplete rest.
+ *
+ * @throws RdsIamError `AUTH_REJECTED` for a length below 4 or above
+ * {@link LOGIN_MESSAGE_LIMIT}, as soon as the length field arrives.
  */
 export function splitServerMessages(buffer: Buffer): { messages: ServerMessage[]; rest: Buffer } {
   const messages: ServerMessage[] = [];
   let offset = 0;
   while (buffer.length - offset >= 5) {
     const length = buffer.readUInt32BE(offset + 1);
+    if (length < 4 || length > LOGIN_MESSAGE_LIMIT) {
+      throw new RdsIamError(
+        "AUTH_REJECTED",
+        `The server sent a login message of ${length} bytes (PostgreSQL's are 4 bytes to 1 MiB during a login), so the login was abandoned. Check that host and port name an RDS PostgreSQL endpoint.`,
+        { option: "host" },
+      );
+    }
     if (buffer.length - offset < length + 1) break;
     messages.push({
       type: String.fromCharCode(buffer[offset] as number),
@@ -58,13 +78,18 @@ export function isCancelRequest(message: Buffer): boolean {
   return message.length === 16 && message.readUInt32BE(4) === CANCEL_REQUEST_CODE;
 }
 
-/** `PasswordMessage` carrying `password` (NUL-terminated, as the protocol wants). */
+/**
+ * `PasswordMessage` carrying `password` (NUL-terminated, as the protocol wants). The
+ * only copy of the password in a Buffer: one of its own (`Buffer.alloc`, not a slice of
+ * Node's shared pool, which outlives the message) with the password written straight
+ * into it, so that filling it with zeros wipes it.
+ */
 export function passwordMessage(password: string): Buffer {
-  const body = Buffer.from(`${password}\0`, "utf8");
-  const message = Buffer.allocUnsafe(5 + body.length);
+  const length = Buffer.byteLength(password, "utf8");
+  const message = Buffer.alloc(6 + length);
   message.write("p", 0, "latin1");
-  message.writeUInt32BE(4 + body.length, 1);
-  body.copy(message, 5);
+  message.writeUInt32BE(5 + length, 1);
+  message.write(password, 5, "utf8");
   return message;
 }
 
