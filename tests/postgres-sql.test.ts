@@ -1,6 +1,7 @@
 import { once } from "node:events";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { inspect } from "node:util";
+import { Worker } from "node:worker_threads";
 import { TokenCache } from "@rds-iam/core";
 import { createIamSql, iamAuthOf } from "@rds-iam/postgres";
 import { sql as drizzleSql } from "drizzle-orm";
@@ -162,6 +163,42 @@ describe("@rds-iam/postgres against hostile servers: the token is never sent", (
     return { port: address.port, received: () => got };
   }
 
+  /**
+   * A loopback port whose connects hang like a dropped SYN: a worker thread listens with
+   * the smallest backlog and blocks its event loop (it never accepts), and connections
+   * of our own fill the backlog first. `pendingConnects` counts this process's TCP
+   * connects still under way, those fillers excepted.
+   */
+  async function unansweredPort(): Promise<{ port: number; pendingConnects: () => number }> {
+    const worker = new Worker(
+      `const { createServer } = require("node:net");
+      const { parentPort } = require("node:worker_threads");
+      const server = createServer().listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+        parentPort.postMessage(server.address().port);
+        setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0), 10);
+      });`,
+      { eval: true },
+    );
+    onTestFinished(() => worker.terminate().then(() => undefined));
+    const [port] = (await once(worker, "message")) as [number];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const fillers = Array.from({ length: 6 }, () =>
+      connect(port, "127.0.0.1").on("error", () => undefined),
+    );
+    onTestFinished(() => {
+      for (const filler of fillers) filler.destroy();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The backlog is full once one of them could not connect.
+    expect(fillers.some((filler) => filler.connecting)).toBe(true);
+    const connecting = () =>
+      process.getActiveResourcesInfo().filter((name) => name === "ConnectWrap").length;
+    return {
+      port,
+      pendingConnects: () => connecting() - fillers.filter((filler) => filler.connecting).length,
+    };
+  }
+
   const HOSTILE = {
     host: "127.0.0.1",
     iamHost: "mydb.cluster-abc123.us-east-1.rds.amazonaws.com",
@@ -211,6 +248,16 @@ describe("@rds-iam/postgres against hostile servers: the token is never sent", (
     const error = await failureOf({ port: server.port, ssl: false, iamAllowPlaintext: true });
     expect(error).toMatchObject({ name: "RdsIamError", code: "AUTH_REJECTED" });
     expect((error as Error).message).toContain("2147483647 bytes");
+  });
+
+  it("a TCP connect that never completes: bounded by connect_timeout, and abandoned with it", async () => {
+    const { port, pendingConnects } = await unansweredPort();
+    const error = await failureOf({ port, connect_timeout: 1 });
+    expect(error).toMatchObject({ code: "CONNECT_TIMEOUT" });
+    // The connect attempt must not go on for the kernel's SYN retries (about 2 minutes);
+    // a destroyed socket's connect ends once the event loop has turned.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(pendingConnects()).toBe(0);
   });
 
   it("a server (plaintext allowed, loopback) asking for MD5 instead of the cleartext token", async () => {

@@ -243,15 +243,20 @@ export class IamLoginSocket extends Duplex {
   /** A new server connection, switched to TLS and verified (unless plaintext was allowed). */
   async #dial(): Promise<Socket> {
     const { host, port } = this.#target.auth.target;
-    const raw = await new Promise<Socket>((resolve, reject) => {
-      const socket = connectTcp({ host, port });
-      socket.once("connect", () => {
-        socket.off("error", reject);
-        resolve(socket);
-      });
-      socket.once("error", reject);
-    });
+    const raw = connectTcp({ host, port });
+    // Adopted while it connects: if postgres.js gives up (connect_timeout, sql.end()),
+    // destroying this socket abandons the connect instead of leaving it to the
+    // kernel's SYN retries.
     this.#adopt(raw);
+    await new Promise<void>((resolve, reject) => {
+      const onClose = () => reject(new RdsIamError("CLOSED", CLOSED_DURING_LOGIN));
+      raw.once("connect", () => {
+        raw.off("error", reject).off("close", onClose);
+        resolve();
+      });
+      raw.once("error", reject);
+      raw.once("close", onClose);
+    });
     const { tls } = this.#target;
     if (tls === false) return raw;
     raw.write(SSL_REQUEST);
@@ -303,7 +308,7 @@ export class IamLoginSocket extends Duplex {
   #adopt(socket: Socket): void {
     if (this.destroyed) {
       socket.destroy();
-      throw new RdsIamError("CLOSED", "The connection was closed during the IAM login.");
+      throw new RdsIamError("CLOSED", CLOSED_DURING_LOGIN);
     }
     // A TLS socket replaces the TCP socket it wraps (destroying it destroys both); a
     // retry's new connection replaces one the login already destroyed.
@@ -311,6 +316,8 @@ export class IamLoginSocket extends Duplex {
     if (this.#keepAlive !== undefined) socket.setKeepAlive(...this.#keepAlive);
   }
 }
+
+const CLOSED_DURING_LOGIN = "The connection was closed during the IAM login.";
 
 /** The server's `ErrorResponse` as an error object core's checks read. */
 function rejection(message: ServerMessage): Error {
