@@ -9,6 +9,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { Kysely, sql as kyselySql } from "kysely";
 import { PostgresJSDialect } from "kysely-postgres-js";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { withEnv } from "./support/aws-env";
 import { type IamFixture, startIamFixture } from "./support/iam-fixture";
 
 describe("@rds-iam/postgres: a postgres.js sql for raw queries, Drizzle and Kysely, through the gateway", () => {
@@ -126,6 +127,39 @@ describe("@rds-iam/postgres: a postgres.js sql for raw queries, Drizzle and Kyse
     onTestFinished(() => sql.end({ timeout: 5 }));
     await expect(sql`select 1`).rejects.toMatchObject({ code: "TLS_VERIFICATION_FAILED" });
     expect(fixture.gateway.stats().accepted).toBe(accepted);
+  });
+
+  it("the PG* environment postgres.js reads (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGSSL, ...) changes neither where the token goes nor how", async () => {
+    // Where PGHOST / PGPORT point: a listener that records whether anyone came.
+    let visits = 0;
+    const decoy = createServer((client) => {
+      visits++;
+      client.destroy();
+    });
+    decoy.listen(0, "127.0.0.1");
+    await once(decoy, "listening");
+    onTestFinished(() => new Promise<void>((resolve) => decoy.close(() => resolve())));
+    const decoyPort = String((decoy.address() as { port: number }).port);
+    const accepted = fixture.gateway.stats().accepted;
+    const rows = await withEnv(
+      {
+        PGHOST: "127.0.0.1",
+        PGPORT: decoyPort,
+        PGUSER: "postgres",
+        PGPASSWORD: "from-the-environment",
+        PGSSLMODE: "require",
+        PGSSL: "require",
+        PGSSLNEGOTIATION: "direct",
+      },
+      async () => {
+        const sql = sqlFor();
+        return sql`select current_user as who`;
+      },
+    );
+    expect(rows[0]).toEqual({ who: fixture.user });
+    // The login went to the gateway, which accepts only a valid token over verified TLS.
+    expect(fixture.gateway.stats().accepted).toBe(accepted + 1);
+    expect(visits).toBe(0);
   });
 
   it("refuses a certificate that does not name iamHost: TLS_VERIFICATION_FAILED, no login attempted", async () => {
