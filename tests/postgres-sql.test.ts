@@ -294,6 +294,45 @@ describe("@rds-iam/postgres against hostile servers: the token is never sent", (
     expect(pendingConnects()).toBe(0);
   });
 
+  it("a server asking for the password again after AuthenticationOk: postgres.js answers with an empty one", async () => {
+    const cleartext = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]);
+    const ok = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0]);
+    let asked = 0;
+    const server = await hostileServer((client, received) => {
+      if (asked === 0 && received.length >= received.readUInt32BE(0)) {
+        asked = 1;
+        client.write(cleartext);
+      } else if (asked === 1 && received.includes(0x70)) {
+        // The token arrived: accept it, then ask postgres.js itself for a password.
+        asked = 2;
+        client.write(Buffer.concat([ok, cleartext]));
+      }
+    });
+    const startup = () => server.received().readUInt32BE(0);
+    await withEnv({ PGPASSWORD: "from-the-environment" }, async () => {
+      const sql = createIamSql({
+        ...HOSTILE,
+        port: server.port,
+        ssl: false,
+        iamAllowPlaintext: true,
+      } as Parameters<typeof createIamSql>[0]);
+      onTestFinished(() => sql.end({ timeout: 1 }));
+      void sql`select 1`.catch(() => undefined);
+      const arrived = () => server.received().length >= 4 && server.received().length > startup();
+      for (let waited = 0; !arrived(); waited += 10) {
+        if (waited > 3_000) throw new Error("no password message arrived");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    });
+    // After the startup message: our password message (the token), then postgres.js's.
+    const afterStartup = server.received().subarray(startup());
+    const ours = afterStartup.readUInt32BE(1) + 1;
+    expect(afterStartup.toString("latin1", 0, 1)).toBe("p");
+    expect(afterStartup.subarray(ours)).toEqual(Buffer.from([0x70, 0, 0, 0, 5, 0]));
+    expect(afterStartup.subarray(ours).toString("latin1")).not.toContain("from-the-environment");
+  });
+
   it("a server (plaintext allowed, loopback) asking for MD5 instead of the cleartext token", async () => {
     const md5Request = Buffer.from([0x52, 0, 0, 0, 12, 0, 0, 0, 5, 1, 2, 3, 4]);
     const server = await hostileServer((client, received) => {
