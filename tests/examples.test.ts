@@ -22,6 +22,12 @@ const AFTER_REJECTION_KNEX =
   /^after a rejected login: 2 todos, 1 token minted \(the retry's; the first login reused the earlier instance's\)$/m;
 /** TypeORM: the same DataSource, re-initialized: its first token, then the retry's. */
 const AFTER_REJECTION = /^after a rejected login: 2 todos, 2 tokens minted \(1 \+ 1 retry\)$/m;
+/** A second pool (or postgres.js sql) reuses the first one's token; only the retry mints. */
+const afterRejectionSecondClient = (client: "pool" | "sql") =>
+  new RegExp(
+    `^after a rejected login: 2 todos, 1 token minted \\(the retry's; the first login reused the earlier ${client}'s\\)$`,
+    "m",
+  );
 const ONE_REJECTION = /^gateway: 2 logins accepted, rejected \{"injected":1\}$/m;
 
 const EXAMPLES: readonly Example[] = [
@@ -64,6 +70,33 @@ const EXAMPLES: readonly Example[] = [
       /^Migrations applied: 20260101000000_init$/m,
       /^Books by Octavia E\. Butler after the transaction: 3$/m,
       /^IAM logins accepted: [1-9]\d*, rejected: \{\}; tokens minted by the app's adapter: 0 \(the migration run's token, shared in the process, served its logins\)$/m,
+    ],
+  },
+  {
+    dir: "drizzle-postgres",
+    pkg: "@rds-iam-examples/drizzle-postgres",
+    expected: [
+      /^migrations applied: 0000_create_todos$/m,
+      afterRejectionSecondClient("pool"),
+      ONE_REJECTION,
+    ],
+  },
+  {
+    dir: "drizzle-postgres-js",
+    pkg: "@rds-iam-examples/drizzle-postgres-js",
+    expected: [
+      /^migrations applied: 0000_create_todos$/m,
+      afterRejectionSecondClient("sql"),
+      ONE_REJECTION,
+    ],
+  },
+  {
+    dir: "kysely-mysql",
+    pkg: "@rds-iam-examples/kysely-mysql",
+    expected: [
+      /^migrations applied: 2026_01_01_create_todos$/m,
+      afterRejectionSecondClient("pool"),
+      ONE_REJECTION,
     ],
   },
 ];
