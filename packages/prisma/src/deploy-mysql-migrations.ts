@@ -9,7 +9,7 @@ import {
   prepareBinding,
 } from "@rds-iam/core/driver";
 import type { Connection } from "mariadb";
-import { loadPeer } from "./load-peer";
+import { importMariadb } from "./load-peer";
 
 /** Options for {@link deployMysqlMigrations}. */
 export interface IamPrismaMigrationsOptions extends IamConnectionOptions {
@@ -85,11 +85,7 @@ export async function deployMysqlMigrations(
     });
   }
   const migrations = await readMigrations(resolve(migrationsDir));
-  const mariadb = await loadPeer<Record<string, unknown>>(
-    "mariadb",
-    () => import("mariadb") as Promise<Record<string, unknown>>,
-    "mysql",
-  );
+  const mariadb = await importMariadb();
   const module = (
     typeof mariadb.createConnection === "function" ? mariadb : mariadb.default
   ) as MariadbModuleLike<Connection>;

@@ -10,7 +10,7 @@ import {
 } from "@rds-iam/core/driver";
 import type { Connection, ConnectionConfig } from "mariadb";
 import { IamMariadbPool, type IamMariadbPoolOptions } from "./iam-mariadb-pool";
-import { loadPeer } from "./load-peer";
+import { importAdapterMariadb, importMariadb } from "./load-peer";
 
 /**
  * Options for a MySQL / MariaDB / Aurora MySQL adapter: the IAM and TLS options, the
@@ -116,11 +116,7 @@ export class IamPrismaMariadbAdapterFactory {
 
   /** Called by Prisma: a new pool and adapter; the adapter ends the pool on `$disconnect`. */
   async connect(): Promise<Awaited<ReturnType<PrismaMariaDb["connect"]>>> {
-    const { PrismaMariaDb } = await loadPeer<typeof import("@prisma/adapter-mariadb")>(
-      "@prisma/adapter-mariadb",
-      () => import("@prisma/adapter-mariadb"),
-      "mysql",
-    );
+    const { PrismaMariaDb } = await importAdapterMariadb();
     const pool = new IamMariadbPool(this.#connect, this.#poolOptions, this.#clock);
     this.#pools.add(pool);
     const end = pool.end.bind(pool);
@@ -158,11 +154,7 @@ export class IamPrismaMariadbAdapterFactory {
 }
 
 async function loadMariadb(): Promise<MariadbModuleLike<Connection>> {
-  const module = await loadPeer<Record<string, unknown>>(
-    "mariadb",
-    () => import("mariadb") as Promise<Record<string, unknown>>,
-    "mysql",
-  );
+  const module = await importMariadb();
   // ESM builds export createConnection by name; CJS copies only under `default`.
   const candidate = (
     typeof module.createConnection === "function" ? module : module.default

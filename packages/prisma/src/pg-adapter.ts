@@ -8,7 +8,7 @@ import {
   retryPgPoolLogins,
 } from "@rds-iam/core/driver";
 import type { PoolConfig } from "pg";
-import { loadPeer } from "./load-peer";
+import { importAdapterPg } from "./load-peer";
 
 /**
  * Options for a PostgreSQL / Aurora PostgreSQL adapter: the IAM and TLS options plus
@@ -88,11 +88,7 @@ export class IamPrismaPgAdapterFactory {
 
   #prismaPg(): Promise<PrismaPg> {
     if (this.#inner === undefined) {
-      this.#inner = loadPeer<typeof import("@prisma/adapter-pg")>(
-        "@prisma/adapter-pg",
-        () => import("@prisma/adapter-pg"),
-        "postgres",
-      ).then(
+      this.#inner = importAdapterPg().then(
         ({ PrismaPg }) =>
           // A config, not a pool of ours: the adapter builds (and on $disconnect ends) a
           // pool from its own copy of pg, so no instanceof check can fail.

@@ -1,29 +1,40 @@
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import { RdsIamError } from "@rds-iam/core";
 
-// In the CommonJS build `__filename` exists; in the ESM build `import.meta.url` does.
-const here = typeof __filename === "string" ? __filename : import.meta.url;
+// Built as CommonJS only (dist/load-driver.cjs, see tsup.config.ts) and loaded by both
+// builds of the package, so `require` and `__filename` always exist here (the test
+// runner, which runs this source, provides them too).
 
 /**
- * Loads the driver module TypeORM would load (`require("pg")` / `require("mysql2")`
- * from TypeORM's own location), so the retrying pool wraps the same module TypeORM
- * would have used. Falls back to the module next to this package (a peer dependency).
+ * Loads the driver module TypeORM needs for the database type: `pg` or `mysql2`.
+ *
+ * 1. A literal `require("pg")` / `require("mysql2")` in a `try` block, so that
+ *    bundlers include the driver: esbuild follows literal requires, and leaves one that
+ *    does not resolve inside a `try` to fail at run time (a MySQL app need not install
+ *    pg; tests/bundles proves both). That is why this file stays CommonJS: in an
+ *    ES module build, esbuild turns `require` into a `__require` helper no bundler
+ *    follows, and `createRequire(...)` is invisible to all of them.
+ * 2. Where the package manager did not link the optional peer next to this package,
+ *    the copy next to TypeORM, which TypeORM itself would load.
+ *
+ * @throws RdsIamError `INVALID_OPTION` (option `driver`) when neither finds it.
  */
 export function loadDriverModule(name: "pg" | "mysql2"): unknown {
-  const fromApp = createRequire(join(process.cwd(), "package.json"));
+  let failure: unknown;
   try {
-    return createRequire(fromApp.resolve("typeorm"))(name);
-  } catch {
-    // TypeORM is not resolvable from the working directory (a monorepo, a bundle).
-  }
-  try {
-    return createRequire(here)(name);
+    // One literal call per driver, not require(name): a bundler only follows literals.
+    return name === "pg" ? require("pg") : require("mysql2");
   } catch (error) {
-    throw new RdsIamError(
-      "INVALID_OPTION",
-      `The ${name} package is not installed. Install it (TypeORM needs it for this database type), or pass the module as the driver option.`,
-      { option: "driver", cause: error },
-    );
+    failure = error;
   }
+  try {
+    return createRequire(require.resolve("typeorm"))(name);
+  } catch {
+    // TypeORM's neighbourhood has no driver either: report the first, direct attempt.
+  }
+  throw new RdsIamError(
+    "INVALID_OPTION",
+    `The ${name} package is not installed. Install it (TypeORM needs it for this database type), or pass the module as the driver option.`,
+    { option: "driver", cause: failure },
+  );
 }
