@@ -68,17 +68,42 @@ const STALE_LOCK_MS = 120_000;
 export async function loadPrismaClient(
   engine: "postgres" | "mysql",
 ): Promise<TestPrismaClientClass> {
-  const out = join(GENERATED, engine);
-  await ensureGenerated(engine, out);
-  const module = (await import(pathToFileURL(join(out, "client.ts")).href)) as {
+  const module = (await import(pathToFileURL(await generatedPrismaClient(engine)).href)) as {
     PrismaClient: TestPrismaClientClass;
   };
   return module.PrismaClient;
 }
 
-async function ensureGenerated(engine: "postgres" | "mysql", out: string): Promise<void> {
+/**
+ * The generated client's entry file for `engine` (`client.ts`), generating it first if
+ * its schema changed: for tests that bundle it rather than import it. `moduleFormat:
+ * "cjs"` generates a variant for CommonJS bundles (the default ESM client reads
+ * `import.meta.url` at load, which a CommonJS bundle does not have).
+ */
+export async function generatedPrismaClient(
+  engine: "postgres" | "mysql",
+  moduleFormat: "esm" | "cjs" = "esm",
+): Promise<string> {
+  if (moduleFormat === "esm") {
+    const out = join(GENERATED, engine);
+    await ensureGenerated(engine, SCHEMAS[engine], out);
+    return join(out, "client.ts");
+  }
+  const out = join(GENERATED, `${engine}-cjs`);
+  const schema = join(GENERATED, `${engine}-cjs.prisma`);
+  const text = (await readFile(SCHEMAS[engine], "utf8")).replace(
+    /output\s*=\s*"[^"]*"/,
+    `output = ${JSON.stringify(out)}\n  moduleFormat = "cjs"`,
+  );
+  await mkdir(GENERATED, { recursive: true });
+  if ((await readFile(schema, "utf8").catch(() => "")) !== text) await writeFile(schema, text);
+  await ensureGenerated(`${engine}-cjs`, schema, out);
+  return join(out, "client.ts");
+}
+
+async function ensureGenerated(name: string, schemaFile: string, out: string): Promise<void> {
   const prismaCli = prismaCliPath();
-  const schema = await readFile(SCHEMAS[engine], "utf8");
+  const schema = await readFile(schemaFile, "utf8");
   const version = JSON.parse(
     await readFile(join(dirname(prismaCli), "..", "package.json"), "utf8"),
   ) as { version: string };
@@ -88,7 +113,7 @@ async function ensureGenerated(engine: "postgres" | "mysql", out: string): Promi
   if (await current()) return;
 
   await mkdir(GENERATED, { recursive: true });
-  const lock = join(GENERATED, `.${engine}.lock`);
+  const lock = join(GENERATED, `.${name}.lock`);
   for (;;) {
     try {
       await mkdir(lock);
@@ -107,8 +132,8 @@ async function ensureGenerated(engine: "postgres" | "mysql", out: string): Promi
   try {
     if (await current()) return;
     await rm(out, { recursive: true, force: true });
-    await execFileAsync(process.execPath, [prismaCli, "generate", "--schema", SCHEMAS[engine]], {
-      cwd: dirname(SCHEMAS[engine]),
+    await execFileAsync(process.execPath, [prismaCli, "generate", "--schema", schemaFile], {
+      cwd: dirname(schemaFile),
       env: {
         ...process.env,
         // `prisma generate` needs no schema engine, but the CLI looks for one at start
