@@ -1,40 +1,20 @@
-import { createRequire } from "node:module";
 import { RdsIamError } from "@rds-iam/core";
-
-// Built as CommonJS only (dist/load-driver.cjs, see tsup.config.ts) and loaded by both
-// builds of the package, so `require` and `__filename` always exist here (the test
-// runner, which runs this source, provides them too).
+import { requireDriver } from "./require-driver";
 
 /**
- * Loads the driver module TypeORM needs for the database type: `pg` or `mysql2`.
+ * The driver module TypeORM needs for the database type (`pg` or `mysql2`), found so
+ * that bundlers include it (see require-driver.ts). The `driver` option overrides it.
  *
- * 1. A literal `require("pg")` / `require("mysql2")` in a `try` block, so that
- *    bundlers include the driver: esbuild follows literal requires, and leaves one that
- *    does not resolve inside a `try` to fail at run time (a MySQL app need not install
- *    pg; tests/bundles proves both). That is why this file stays CommonJS: in an
- *    ES module build, esbuild turns `require` into a `__require` helper no bundler
- *    follows, and `createRequire(...)` is invisible to all of them.
- * 2. Where the package manager did not link the optional peer next to this package,
- *    the copy next to TypeORM, which TypeORM itself would load.
- *
- * @throws RdsIamError `INVALID_OPTION` (option `driver`) when neither finds it.
+ * @throws RdsIamError `INVALID_OPTION` (option `driver`) when it is not installed.
  */
 export function loadDriverModule(name: "pg" | "mysql2"): unknown {
-  let failure: unknown;
   try {
-    // One literal call per driver, not require(name): a bundler only follows literals.
-    return name === "pg" ? require("pg") : require("mysql2");
+    return requireDriver(name);
   } catch (error) {
-    failure = error;
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `The ${name} package is not installed. Install it (TypeORM needs it for this database type), or pass the module as the driver option.`,
+      { option: "driver", cause: error },
+    );
   }
-  try {
-    return createRequire(require.resolve("typeorm"))(name);
-  } catch {
-    // TypeORM's neighbourhood has no driver either: report the first, direct attempt.
-  }
-  throw new RdsIamError(
-    "INVALID_OPTION",
-    `The ${name} package is not installed. Install it (TypeORM needs it for this database type), or pass the module as the driver option.`,
-    { option: "driver", cause: failure },
-  );
 }
