@@ -140,19 +140,31 @@ interface AbsentCase {
   readonly engine: Case["engine"];
   /** Packages the app's folder does not have (optional peers of the other engine). */
   readonly absent: readonly string[];
+  /** The same, for the test's name. */
+  readonly missing: string;
 }
 
 const ABSENT: readonly AbsentCase[] = [
-  { app: "typeorm", engine: "mysql", absent: ["pg"] },
-  { app: "prisma", engine: "mysql", absent: ["@prisma/adapter-pg", "pg"] },
-  { app: "prisma", engine: "postgres", absent: ["@prisma/adapter-mariadb", "mariadb"] },
+  { app: "typeorm", engine: "mysql", absent: ["pg"], missing: "pg" },
+  {
+    app: "prisma",
+    engine: "mysql",
+    absent: ["@prisma/adapter-pg", "pg"],
+    missing: "@prisma/adapter-pg and pg",
+  },
+  {
+    app: "prisma",
+    engine: "postgres",
+    absent: ["@prisma/adapter-mariadb", "mariadb"],
+    missing: "@prisma/adapter-mariadb and mariadb",
+  },
 ];
 
 describe.each(FORMATS)(
   "esbuild bundles (%s) without the other engine's optional peers",
   (format) => {
     it.each(ABSENT)(
-      "$app on $engine bundles and logs in with $absent not installed",
+      "$app on $engine bundles and logs in with $missing not installed",
       async ({ app, engine, absent }) => {
         await inTempDir("rds-iam-bundle-build-", async (outdir) => {
           const { alias = {} } = await aliasFor(app, engine, format);
