@@ -19,7 +19,7 @@ import {
 } from "./scenarios/bundle";
 import { applyEnv, isolatedAwsEnv, RDS_ENDPOINTS, REGION } from "./setup";
 
-const SETTINGS = { samples: 15, credentialLatencyMs: 20 } as const;
+const SETTINGS = { samples: 25, credentialLatencyMs: 20 } as const;
 const RESULTS_DIR = new URL("../results/", import.meta.url);
 
 function log(line: string): void {

@@ -16,10 +16,12 @@ const APPS = fileURLToPath(new URL("./apps/", import.meta.url));
  * the bundle (Node built-ins that bundled CommonJS code requires, such as knex's pool
  * tarn, pg, mysql2 and the AWS SDK's CommonJS builds; externals) into a helper that
  * throws `Dynamic require of "events" is not supported` unless a real `require`
- * exists. This gives the bundle one. docs/serverless.md documents the same line.
+ * exists. This gives the bundle one, importing `createRequire` under another name since
+ * the bundle may import it too (the TypeORM bundle does). docs/serverless.md documents
+ * the same line.
  */
 export const ESM_REQUIRE_BANNER =
-  'import { createRequire as __rdsIamCreateRequire } from "node:module"; const require = __rdsIamCreateRequire(import.meta.url);';
+  'import { createRequire as topLevelCreateRequire } from "node:module"; const require = topLevelCreateRequire(import.meta.url);';
 
 /**
  * What must stay out of each adapter's bundle, and why (docs/serverless.md has the same

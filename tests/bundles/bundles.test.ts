@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { type CredentialServer, startCredentialServer } from "@rds-iam/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatedPrismaClient } from "../../packages/prisma/test/support/prisma-clients";
@@ -9,6 +10,8 @@ import {
   type BundleApp,
   type BundleFormat,
   bundleApp,
+  ESM_REQUIRE_BANNER,
+  EXTERNALS,
   holdsPackage,
   inTempDir,
   KNEX_UNUSED_DRIVERS,
@@ -200,3 +203,9 @@ describe.each(FORMATS)(
     });
   },
 );
+
+it("docs/serverless.md gives the banner and the knex externals these bundles use", async () => {
+  const doc = await readFile(new URL("../../docs/serverless.md", import.meta.url), "utf8");
+  expect(doc).toContain(`--banner:js='${ESM_REQUIRE_BANNER}'`);
+  expect(doc).toContain(`| \`${EXTERNALS.knex.join(" ")}\`, and whichever of`);
+});
