@@ -20,6 +20,7 @@ export default defineConfig({
       "@rds-iam/postgres": src("postgres"),
       "@rds-iam/typeorm": src("typeorm"),
       "@rds-iam/prisma": src("prisma"),
+      "@rds-iam/sequelize": src("sequelize"),
     },
   },
   test: {
