@@ -56,6 +56,15 @@ const EXAMPLES: readonly Example[] = [
     expected: [/^migrations applied: CreateTodos1700000000000$/m, AFTER_REJECTION, ONE_REJECTION],
   },
   {
+    dir: "sequelize-postgres",
+    pkg: "@rds-iam-examples/sequelize-postgres",
+    expected: [
+      /^table created: todos$/m,
+      AFTER_REJECTION,
+      /^gateway: 4 logins accepted, rejected \{"injected":1\}$/m,
+    ],
+  },
+  {
     dir: "prisma-postgres",
     pkg: "@rds-iam/example-prisma-postgres",
     expected: [

@@ -47,6 +47,7 @@ const PACKAGES: Record<string, string[]> = {
   "@rds-iam/pg": ["createIamPool", "iamAuthOf", ...CONTRACT],
   "@rds-iam/mysql2": ["createIamPool", "iamAuthOf", ...CONTRACT],
   "@rds-iam/postgres": ["createIamSql", "iamAuthOf", ...CONTRACT],
+  "@rds-iam/sequelize": ["withIamAuth", "iamAuthOf", ...CONTRACT],
   "@rds-iam/typeorm": ["withIamAuth", "iamAuthOf", ...CONTRACT],
   "@rds-iam/prisma": ["createIamAdapter", "iamDatasourceUrl", ...CONTRACT],
   "@rds-iam/prisma/migrate": ["deployMysqlMigrations"],

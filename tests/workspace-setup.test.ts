@@ -6,7 +6,17 @@ import { describe, expect, it } from "vitest";
 
 /** What a newcomer gets from a fresh clone: `pnpm install`, `pnpm build`, then the CLIs. */
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const PACKAGES = ["core", "gateway", "knex", "mysql2", "pg", "postgres", "prisma", "typeorm"];
+const PACKAGES = [
+  "core",
+  "gateway",
+  "knex",
+  "mysql2",
+  "pg",
+  "postgres",
+  "prisma",
+  "sequelize",
+  "typeorm",
+];
 
 function run(
   command: string,
