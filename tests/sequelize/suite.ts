@@ -161,6 +161,38 @@ export function sequelizeSuite(dialect: Dialect): void {
       expect(auth.stats()).toMatchObject({ mints: 2, invalidations: 1 });
     });
 
+    it("refuses a later beforeConnect hook that re-targets the connection, before any token is sent", async () => {
+      const { host, port, user, ssl, ...iam } = fixture.iamOptions();
+      const sequelize = new Sequelize(
+        withIamAuth({
+          dialect,
+          host,
+          port,
+          username: user,
+          database: fixture.database,
+          dialectOptions: { ssl },
+          logging: false,
+          hooks: {
+            beforeConnect: (config: { host?: string }) => {
+              config.host = "localhost";
+            },
+          },
+          iam: { ...iam, clock },
+        }),
+      );
+      const accepted = fixture.gateway.stats().accepted;
+      try {
+        await expect(sequelize.authenticate()).rejects.toMatchObject({
+          name: "RdsIamError",
+          code: "CONFLICTING_OPTIONS",
+          option: "config.host",
+        });
+        expect(fixture.gateway.stats().accepted).toBe(accepted);
+      } finally {
+        await sequelize.close();
+      }
+    });
+
     it("fails with AUTH_REJECTED after one retry when the database keeps refusing", async () => {
       const { sequelize } = build(fixture, { max: 1 });
       const before = fixture.gateway.stats().rejected.injected ?? 0;
