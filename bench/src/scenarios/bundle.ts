@@ -79,7 +79,7 @@ export interface BundleResult {
 }
 
 /**
- * Scenario 8: bundle size, module load and first-token time of Lambda-shaped knex and
+ * Scenario 9: bundle size, module load and first-token time of Lambda-shaped knex and
  * TypeORM apps with our adapters, against the same apps with `@aws-sdk/rds-signer` by
  * hand. Each app is bundled once (esbuild, Node, CommonJS, minified) and started
  * `samples` times, each in a fresh process from a folder without node_modules, the
