@@ -21,6 +21,7 @@ export default defineConfig({
       "@rds-iam/typeorm": src("typeorm"),
       "@rds-iam/prisma": src("prisma"),
       "@rds-iam/sequelize": src("sequelize"),
+      "@rds-iam/mikro-orm": src("mikro-orm"),
     },
   },
   test: {
