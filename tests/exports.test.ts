@@ -49,6 +49,7 @@ const PACKAGES: Record<string, string[]> = {
   "@rds-iam/postgres": ["createIamSql", "iamAuthOf", ...CONTRACT],
   "@rds-iam/sequelize": ["withIamAuth", "iamAuthOf", ...CONTRACT],
   "@rds-iam/typeorm": ["withIamAuth", "iamAuthOf", ...CONTRACT],
+  "@rds-iam/mikro-orm": ["withIamAuth", "iamAuthOf", ...CONTRACT],
   "@rds-iam/prisma": ["createIamAdapter", "iamDatasourceUrl", ...CONTRACT],
   "@rds-iam/prisma/migrate": ["deployMysqlMigrations"],
 };

@@ -10,6 +10,7 @@ const PACKAGES = [
   "core",
   "gateway",
   "knex",
+  "mikro-orm",
   "mysql2",
   "pg",
   "postgres",
