@@ -65,6 +65,16 @@ const EXAMPLES: readonly Example[] = [
     ],
   },
   {
+    dir: "mikro-orm-mysql",
+    pkg: "@rds-iam-examples/mikro-orm-mysql",
+    expected: [
+      /^\[mysql2\] migrations applied: Migration20260101000000$/m,
+      /^\[mysql2\] after a rejected login: 2 todos, 2 tokens minted, 1 rejected token dropped$/m,
+      /^\[mariadb\] after a rejected login: 4 todos, 1 token minted, 1 rejected token dropped$/m,
+      /^gateway: 4 logins accepted, rejected \{"injected":2\}$/m,
+    ],
+  },
+  {
     dir: "prisma-postgres",
     pkg: "@rds-iam/example-prisma-postgres",
     expected: [
