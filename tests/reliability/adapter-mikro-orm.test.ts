@@ -256,6 +256,12 @@ const CASES: readonly BadInputCase[] = [
     option: "iamRegion",
   },
   {
+    name: "MikroORM: an IAM option in driverOptions.connection",
+    run: () => make({ ...BASE, driverOptions: { connection: { iamRegion: "us-east-1" } } }),
+    code: "INVALID_OPTION",
+    option: "driverOptions.connection.iamRegion",
+  },
+  {
     name: "MikroORM: a misspelt IAM option",
     run: () => make({ ...BASE, iam: { ...BASE.iam, iamRegoin: "us-east-1" } }),
     code: "INVALID_OPTION",

@@ -103,6 +103,14 @@ export function withIamAuth<T extends IamMikroOrmFields>(
       { option: `${CONNECTION}.${key}` },
     );
   }
+  for (const key of Object.keys(connection)) {
+    if (!IAM_KEYS.includes(key) && key !== "engine") continue;
+    throw new RdsIamError(
+      "INVALID_OPTION",
+      `${CONNECTION}.${key} is not a driver option: ${key === "engine" ? "remove it (driver decides the engine)" : `move it under iam, e.g. iam: { ${key}: ... }`}.`,
+      { option: `${CONNECTION}.${key}` },
+    );
+  }
   if (kind !== "pg") {
     refusePacketDebug(connection, kind, iam.iamAllowTokenInDebugOutput, `${CONNECTION}.`);
   }
