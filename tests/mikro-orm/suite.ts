@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
@@ -61,6 +62,12 @@ interface KnexLike {
     connectionSettings?: object;
   };
 }
+/** The fixture's IAM options without the target and TLS (those are MikroORM's own). */
+function iamOf(fixture: IamFixture) {
+  const { host: _host, port: _port, user: _user, ssl: _ssl, ...iam } = fixture.iamOptions();
+  return iam;
+}
+
 const knexOf = (orm: MikroORM): KnexLike =>
   (orm.em.getConnection() as unknown as { getKnex(): KnexLike }).getKnex();
 
@@ -186,6 +193,63 @@ export function mikroOrmSuite(name: DriverName): void {
       record(`${name} settings`, `${inspect(settings, { depth: 4 })} ${JSON.stringify(settings)}`);
       expect(JSON.stringify(settings)).not.toMatch(/X-Amz-/);
     });
+
+    it("TLS is verified by default: without the gateway's CA no login happens, no token leaves", async () => {
+      const accepted = fixture.gateway.stats().accepted;
+      // No ssl: the default is the RDS CA bundle, which did not sign the gateway's certificate.
+      const error = await rejectionOf(
+        (async () => {
+          const orm = await open({ driverOptions: { connection: {} } });
+          await orm.em.getConnection().execute("select 1");
+        })(),
+      );
+      expect(String(error)).toMatch(/certificate|TLS_VERIFICATION_FAILED/i);
+      expect(fixture.gateway.stats().accepted).toBe(accepted);
+    });
+
+    it("a certificate that does not name iamHost: refused before the token is sent", async () => {
+      const { ssl } = fixture.iamOptions();
+      const before = { ...fixture.gateway.stats() };
+      const error = await rejectionOf(
+        (async () => {
+          const orm = await open({
+            driverOptions: { connection: { ssl } },
+            // Signed for another endpoint; the gateway's certificate does not name it.
+            iam: { ...iamOf(fixture), iamHost: "other.cluster-abc123.us-east-1.rds.amazonaws.com" },
+          });
+          await orm.em.getConnection().execute("select 1");
+        })(),
+      );
+      expect(String(error)).toMatch(/certificate|TLS_VERIFICATION_FAILED|altnames/i);
+      expect(fixture.gateway.stats().accepted).toBe(before.accepted);
+      // A token that got there would have been refused for its endpoint.
+      expect(fixture.gateway.stats().rejected.endpoint ?? 0).toBe(before.rejected.endpoint ?? 0);
+    });
+
+    if (name === "MariaDbDriver") {
+      it("refuses the mariadb connector MikroORM 6.6 pins (3.4.5): it checks a MariaDB server's certificate only after the token was sent", async () => {
+        const orm = await open();
+        await orm.em.getConnection().execute("select 1");
+        // MikroORM's knex dialect loads `mariadb/callback`; here it gets the real 3.4.5.
+        const dialect = Object.getPrototypeOf(knexOf(orm).client) as object;
+        const own = Object.getOwnPropertyDescriptor(dialect, "_driver");
+        const legacy = createRequire(import.meta.url)("mariadb-3.4/callback") as {
+          version: string;
+        };
+        expect(legacy.version).toBe("3.4.5");
+        Object.defineProperty(dialect, "_driver", { configurable: true, value: () => legacy });
+        try {
+          const accepted = fixture.gateway.stats().accepted;
+          const error = await rejectionOf(open());
+          expect(isRdsIamError(error), String(error)).toBe(true);
+          expect(error).toMatchObject({ code: "TLS_VERIFICATION_FAILED", option: "driver" });
+          expect((error as Error).message).toContain("3.4.5");
+          expect(fixture.gateway.stats().accepted).toBe(accepted);
+        } finally {
+          if (own) Object.defineProperty(dialect, "_driver", own);
+        }
+      });
+    }
 
     it("rotation on a fake clock: a new connection after the token's window logs in with a new token; the pool is the same", async () => {
       const orm = await open();

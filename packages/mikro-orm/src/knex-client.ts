@@ -70,11 +70,35 @@ function patchConnection(
     configurable: true,
     writable: true,
     value: function createIamKnexClient(this: unknown, ...args: unknown[]): unknown {
-      const knex = create.apply(this, args) as { client?: unknown } | undefined;
+      const knex = create.apply(this, args) as
+        | { client?: unknown; destroy?: () => unknown }
+        | undefined;
+      if (kind === "mariadb") refuseUnverifyingConnector(knex);
       patchKnexClient(knex?.client, kind, auth);
       return knex;
     },
   });
+}
+
+/**
+ * The mariadb connector before 3.5.1 (MikroORM 6.6's `@mikro-orm/mariadb` pins 3.4.5)
+ * accepts any certificate from a server that says it is MariaDB and checks it only
+ * after the login, when the token was already sent. Refused before any connection.
+ */
+function refuseUnverifyingConnector(
+  knex: { client?: unknown; destroy?: () => unknown } | undefined,
+): void {
+  const version = (knex?.client as { driver?: { version?: unknown } } | undefined)?.driver?.version;
+  const [major = 0, minor = 0, patch = 0] = String(version ?? "0")
+    .split(".")
+    .map((n) => Number.parseInt(n, 10));
+  if (major > 3 || (major === 3 && (minor > 5 || (minor === 5 && patch >= 1)))) return;
+  void knex?.destroy?.();
+  throw new RdsIamError(
+    "TLS_VERIFICATION_FAILED",
+    `The mariadb connector ${String(version ?? "(unknown version)")} under MariaDbDriver accepts any certificate from a MariaDB server and checks it only after the login, so the IAM token would reach an unverified server. Make the connector 3.5.1 or later (npm/pnpm "overrides": { "@mikro-orm/mariadb>mariadb": "^3.5.4" }), or use MySqlDriver from @mikro-orm/mysql (mysql2), which works with MariaDB.`,
+    { option: "driver" },
+  );
 }
 
 const patched = new WeakSet<object>();
