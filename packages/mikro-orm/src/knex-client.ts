@@ -24,8 +24,8 @@ type DriverClass = new (
  * A subclass of the user's MikroORM driver whose connections retry a rejected login
  * once with a fresh token and pause the token provider on `orm.close()`, and whose
  * errors of ours reach the caller as they are (MikroORM would wrap them into a
- * `DriverException` without our brand). Same name, same prototype chain: `orm.driver
- * instanceof PostgreSqlDriver` still holds.
+ * `DriverException` without our brand). Same name, same prototype chain: the driver
+ * is still `instanceof PostgreSqlDriver`.
  *
  * Why a subclass: the only place a login can be retried is knex's
  * `acquireRawConnection` (the server closes the socket on a rejected token), and
