@@ -69,7 +69,7 @@ export function authRejected(auth: IamAuth, cause: unknown): RdsIamError {
   const { user, iamHost, iamDefaultPort, region } = auth.target;
   return new RdsIamError(
     "AUTH_REJECTED",
-    `The database rejected the IAM token for user ${JSON.stringify(user)} twice (signed for ${iamHost}:${iamDefaultPort} in ${region}). Check that IAM authentication is enabled on the instance, the user was created for IAM (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'), the IAM policy allows rds-db:connect for this user, and iamHost / iamDefaultPort / iamRegion name the real endpoint.`,
+    `The database rejected the IAM token for user ${JSON.stringify(user)} twice (signed for ${iamHost}:${iamDefaultPort} in ${region ?? "the global writer's region"}). Check that IAM authentication is enabled on the instance, the user was created for IAM (PostgreSQL: GRANT rds_iam; MySQL: IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS'), the IAM policy allows rds-db:connect for this user, and iamHost / iamDefaultPort / iamRegion name the real endpoint.`,
     { cause },
   );
 }

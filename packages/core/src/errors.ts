@@ -30,7 +30,13 @@ export type RdsIamErrorCode =
   /** The server's TLS certificate is not verified or does not name the endpoint (`iamHost`). */
   | "TLS_VERIFICATION_FAILED"
   /** A file or directory we would write or trust can be changed by another local user. */
-  | "INSECURE_PATH";
+  | "INSECURE_PATH"
+  /** The RDS API refused `DescribeGlobalClusters` (no `rds:DescribeGlobalClusters` permission, or credentials it does not accept). */
+  | "GLOBAL_WRITER_ACCESS_DENIED"
+  /** `DescribeGlobalClusters` knows no global cluster by the identifier in the global writer endpoint. */
+  | "GLOBAL_CLUSTER_NOT_FOUND"
+  /** The writer of a global cluster could not be looked up: the RDS API unreachable or failing, or no member is the writer. */
+  | "GLOBAL_WRITER_LOOKUP_FAILED";
 
 const BRAND = Symbol.for("@rds-iam/core.RdsIamError");
 

@@ -35,8 +35,12 @@ export interface IamTarget {
   readonly iamHost: string;
   /** The port the token is signed for. */
   readonly iamDefaultPort: number;
-  /** The region the token is signed for. */
-  readonly region: string;
+  /**
+   * The region the token is signed for. For an Aurora global writer endpoint without
+   * `iamRegion`: the writer's region as last looked up, `undefined` until the first
+   * token; it changes when a failover moved the writer.
+   */
+  readonly region: string | undefined;
   /** Where {@link IamTarget.region} came from. */
   readonly regionSource: RegionSource;
 }
@@ -59,6 +63,8 @@ export interface IamAuthStats {
   readonly invalidations: number;
   /** Mints started ahead of expiry, in the background. */
   readonly refreshesAhead: number;
+  /** `DescribeGlobalClusters` look-ups of a global writer endpoint's writer (0 for other endpoints). */
+  readonly writerLookups: number;
 }
 
 /** A token and the end of its hand-out window (clock ms). */
@@ -174,6 +180,7 @@ class IamAuthHandle implements IamAuth {
     failures: 0,
     invalidations: 0,
     refreshesAhead: 0,
+    writerLookups: 0,
   };
 
   constructor(options: ResolvedIamOptions, source: TokenSource, timeoutOption: string) {
@@ -186,7 +193,10 @@ class IamAuthHandle implements IamAuth {
       user: options.user,
       iamHost: options.iamHost,
       iamDefaultPort: options.iamDefaultPort,
-      region: options.region,
+      // A getter: a global writer endpoint's region is looked up, and moves on failover.
+      get region() {
+        return source.region;
+      },
       regionSource: options.regionSource,
     });
   }
@@ -236,7 +246,7 @@ class IamAuthHandle implements IamAuth {
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     const { iamHost, iamDefaultPort, user, region } = this.target;
-    return `IamAuth { ${user}@${iamHost}:${iamDefaultPort} (${region}), mints: ${this.#stats.mints} }`;
+    return `IamAuth { ${user}@${iamHost}:${iamDefaultPort} (${region ?? "writer region not looked up yet"}), mints: ${this.#stats.mints} }`;
   }
 }
 

@@ -124,7 +124,10 @@ export async function iamDatabaseUrlOf(binding: PreparedBinding): Promise<string
         pems === undefined
           ? undefined
           : pems.isRdsBundle
-            ? rdsCaBundleForRegion(auth.target.region)
+            ? // Read after getToken(): a global writer endpoint's region is looked up then.
+              auth.target.region === undefined
+              ? rdsCaBundle()
+              : rdsCaBundleForRegion(auth.target.region)
             : pems.pems,
       params,
     });

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from "./clock";
 import { closestName } from "./closest-name";
 import { defaultPort, describeValue, type Engine, parseEngine } from "./engine";
 import { RdsIamError } from "./errors";
+import type { GlobalWriterTarget } from "./global-writer-region";
 import { hostMistake, isHostOrIpLiteral } from "./host-syntax";
 import { isIpAddress } from "./ip-address";
 import { parseRdsHostname, type RdsHostname } from "./rds-hostname";
@@ -34,7 +35,12 @@ export interface IamAuthOptions {
   iamDefaultPort?: number | string | undefined;
   /**
    * The region the token is signed for. Default: parsed from the signing host, else
-   * `AWS_REGION`, `AWS_DEFAULT_REGION`, or the profile's `region`.
+   * `AWS_REGION`, `AWS_DEFAULT_REGION`, or the profile's `region`. For an Aurora global
+   * writer endpoint (`<name>.global-<id>.global.rds.amazonaws.com`), which names no
+   * region: the current writer's, looked up with `DescribeGlobalClusters` (permission
+   * `rds:DescribeGlobalClusters`) in the region the environment configures, cached, and
+   * looked up again after a rejected token (a cross-Region failover moves the writer).
+   * Setting it signs for that region and makes no call.
    */
   iamRegion?: string | undefined;
   /**
@@ -83,10 +89,18 @@ export interface ResolvedIamOptions {
   readonly iamHost: string;
   /** Signing port. */
   readonly iamDefaultPort: number;
-  /** Signing region, lower-cased. */
-  readonly region: string;
+  /**
+   * Signing region, lower-cased; `undefined` exactly when {@link ResolvedIamOptions.globalWriter}
+   * is set (the region is looked up).
+   */
+  readonly region: string | undefined;
   /** Where {@link ResolvedIamOptions.region} came from. */
   readonly regionSource: RegionSource;
+  /**
+   * Set for an Aurora global writer endpoint without `iamRegion`: which global cluster's
+   * writer to look up, and in which region's RDS API.
+   */
+  readonly globalWriter: GlobalWriterTarget | undefined;
   /** What the signing host says about itself; `undefined` for a custom `iamHost`. */
   readonly endpoint: RdsHostname | undefined;
   /** Seconds. */
@@ -224,7 +238,7 @@ function draftOptions(options: IamAuthOptions, names: OptionNames): IamOptionsDr
   checkClock(options.clock, name("clock"));
 
   const { iamHost, endpoint } = signingHost(host, options.iamHost, name("host"), name("iamHost"));
-  const { region, regionSource } = resolveRegion(
+  const { region, regionSource, globalWriter } = resolveRegion(
     options.iamRegion,
     endpoint,
     awsProfile,
@@ -239,6 +253,7 @@ function draftOptions(options: IamAuthOptions, names: OptionNames): IamOptionsDr
     iamDefaultPort,
     region,
     regionSource,
+    globalWriter,
     endpoint,
     iamTokenExpiration,
     credentials,
@@ -308,7 +323,11 @@ function resolveRegion(
   awsProfile: string | undefined,
   iamHost: string,
   name: (key: keyof IamAuthOptions) => string,
-): { region: string; regionSource: RegionSource } {
+): {
+  region: string | undefined;
+  regionSource: RegionSource;
+  globalWriter: GlobalWriterTarget | undefined;
+} {
   const explicit = optionalString(iamRegionOption, name("iamRegion"));
   if (explicit !== undefined) {
     const region = explicit.toLowerCase();
@@ -319,16 +338,38 @@ function resolveRegion(
         { option: name("iamRegion") },
       );
     }
-    return { region, regionSource: "iamRegion" };
+    return { region, regionSource: "iamRegion", globalWriter: undefined };
   }
-  if (endpoint?.region !== undefined) return { region: endpoint.region, regionSource: "hostname" };
+  if (endpoint?.region !== undefined) {
+    return { region: endpoint.region, regionSource: "hostname", globalWriter: undefined };
+  }
   const fromEnvironment = regionFromEnvironment(awsProfile);
+  if (endpoint?.kind === "global") {
+    // The application's region is not the writer's (and the writer moves on failover):
+    // it only says whose RDS API to ask.
+    if (fromEnvironment === undefined) {
+      throw new RdsIamError(
+        "REGION_UNRESOLVED",
+        `${describeValue(iamHost)} is an Aurora global writer endpoint, which names no region: the writer's region is looked up with DescribeGlobalClusters, which needs a region whose RDS API to ask, and neither AWS_REGION, AWS_DEFAULT_REGION nor the AWS profile sets one. Set AWS_REGION (e.g. to the application's region), or set ${name("iamRegion")} to the writer's region to sign without a look-up (it then does not follow a cross-Region failover).`,
+        { option: name("iamRegion") },
+      );
+    }
+    return {
+      region: undefined,
+      regionSource: "DescribeGlobalClusters",
+      globalWriter: Object.freeze({
+        globalClusterIdentifier: endpoint.name,
+        apiRegion: fromEnvironment.region.toLowerCase(),
+      }),
+    };
+  }
   if (fromEnvironment)
-    return { region: fromEnvironment.region, regionSource: fromEnvironment.source };
-  const why =
-    endpoint?.kind === "global"
-      ? `${describeValue(iamHost)} is an Aurora global writer endpoint, which names no region`
-      : `${describeValue(iamHost)} does not name a region`;
+    return {
+      region: fromEnvironment.region,
+      regionSource: fromEnvironment.source,
+      globalWriter: undefined,
+    };
+  const why = `${describeValue(iamHost)} does not name a region`;
   throw new RdsIamError(
     "REGION_UNRESOLVED",
     `Cannot tell which region to sign for: ${why}, and neither AWS_REGION, AWS_DEFAULT_REGION nor the AWS profile sets one. Set ${name("iamRegion")} (e.g. "us-east-1").`,

@@ -13,7 +13,10 @@ export type RdsEndpointKind =
 export interface RdsHostname {
   /** Lower-cased, without a trailing dot: the form tokens are signed for. */
   readonly hostname: string;
-  /** The instance, cluster, proxy, shard group or endpoint name (first label). */
+  /**
+   * The instance, cluster, proxy, shard group or endpoint name (first label); for an
+   * Aurora global writer endpoint, the global cluster identifier.
+   */
   readonly name: string;
   /** Which endpoint: instance, cluster writer or reader, proxy, global, ... */
   readonly kind: RdsEndpointKind;
@@ -46,7 +49,12 @@ const PROXY_ENDPOINT = new RegExp(
     `(?:(?<regionA>${REGION})\\.(?<serviceA>${SERVICE})|(?<serviceB>${SERVICE})\\.(?<regionB>${REGION}))` +
     `\\.(?<suffix>${SUFFIX})$`,
 );
-const GLOBAL = new RegExp(`^(?<name>${NAME})\\.global-[a-z0-9]+\\.global\\.rds\\.amazonaws\\.com$`);
+// `<name>.global-<id>.global.rds.amazonaws.com`. The AWS wrappers (JDBC, Node.js and
+// Ruby) accept the `global-` prefix as optional; so do we. `<name>` is the global
+// cluster's identifier (its first label; an identifier holds no dot).
+const GLOBAL = new RegExp(
+  `^(?<name>${NAME})\\.(?:global-)?[a-z0-9]+\\.global\\.rds\\.amazonaws\\.com$`,
+);
 
 const KIND_BY_PREFIX: Readonly<Record<string, RdsEndpointKind>> = {
   "cluster-": "cluster",

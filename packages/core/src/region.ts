@@ -8,7 +8,9 @@ export type RegionSource =
   | "hostname"
   | "AWS_REGION"
   | "AWS_DEFAULT_REGION"
-  | "profile";
+  | "profile"
+  /** An Aurora global writer endpoint: the current writer's region, looked up with `DescribeGlobalClusters`. */
+  | "DescribeGlobalClusters";
 
 /**
  * The region the environment configures, the way the AWS CLI finds it:

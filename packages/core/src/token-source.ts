@@ -2,6 +2,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smit
 import { credentialExpiry, credentialIdentityKey, resolveCredentials } from "./credentials";
 import { isRdsIamError, RdsIamError } from "./errors";
 import { generateAuthToken } from "./generate-auth-token";
+import { GlobalWriterRegion } from "./global-writer-region";
 import type { ResolvedIamOptions } from "./options";
 import type { CredentialSource } from "./shared-credentials";
 import type { CachedToken, TokenCache } from "./token-cache";
@@ -15,6 +16,7 @@ export interface StatsSink {
   failures: number;
   invalidations: number;
   refreshesAhead: number;
+  writerLookups: number;
 }
 
 /** Stop handing out a token this long before the credentials that signed it expire. */
@@ -42,7 +44,7 @@ export const ATTEMPT_LIMIT_FACTOR = 10;
 
 /** How far one mint got: what a timeout reports as hung. */
 interface MintProgress {
-  phase: "credentials" | "signing";
+  phase: "writer" | "credentials" | "signing";
   /** Set when the deadline passed: the attempt stops at its next step. */
   abandoned: RdsIamError | undefined;
 }
@@ -64,8 +66,12 @@ export class TokenSource {
   readonly #options: ResolvedIamOptions;
   readonly #credentials: CredentialSource;
   readonly #cache: TokenCache;
-  readonly #keyPrefix: string;
+  /** Set for an Aurora global writer endpoint without `iamRegion`: where the region comes from. */
+  readonly #writer: GlobalWriterRegion | undefined;
   #currentKey: string | undefined;
+  /** The region the current token was signed for, and the writer look-up it was signed under. */
+  #currentRegion: string | undefined;
+  #currentGeneration = 0;
   #inflight: Promise<CachedToken> | undefined;
   /** How far the attempt in flight got, for the message of a caller's timeout. */
   #progress: MintProgress | undefined;
@@ -85,15 +91,22 @@ export class TokenSource {
     this.#options = options;
     this.#credentials = credentials;
     this.#cache = cache;
-    // JSON, not a separator (a user name may hold one); the lifetime too, so that
-    // sources sharing a caller's TokenCache never hand out each other's longer tokens.
-    this.#keyPrefix = JSON.stringify([
-      options.region,
-      options.iamHost,
-      options.iamDefaultPort,
-      options.user,
-      options.iamTokenExpiration,
-    ]);
+    this.#writer =
+      options.globalWriter === undefined
+        ? undefined
+        : new GlobalWriterRegion(options.globalWriter, {
+            iamHost: options.iamHost,
+            clock: options.clock,
+            timeoutMs: options.iamTimeout,
+          });
+  }
+
+  /**
+   * The region tokens are signed for: the options' (parsed, configured or given), or for
+   * a global writer endpoint the writer's as last looked up (`undefined` before that).
+   */
+  get region(): string | undefined {
+    return this.#options.region ?? this.#writer?.known?.region;
   }
 
   /** Providers attached now (not closed, not paused). */
@@ -136,11 +149,16 @@ export class TokenSource {
 
   /**
    * Drops the cached token (only if it is still `token`, when given) and makes the next
-   * mint ask for fresh credentials, at most every 5 s. Returns whether it dropped one.
+   * mint ask for fresh credentials, at most every 5 s; for a global writer endpoint, also
+   * look the writer up again (see `GlobalWriterRegion.rejected`). Returns whether it
+   * dropped one.
    */
   invalidate(token?: string): boolean {
     if (this.#currentKey === undefined) return false;
     if (!this.#cache.delete(this.#currentKey, token)) return false;
+    // A cross-Region failover rejects every token signed for the old writer's region:
+    // the retry that follows must sign for the new one.
+    this.#writer?.rejected(this.#currentGeneration);
     // The database refused a token: its access key may have been revoked or rotated
     // while the memoized credentials still look valid for hours. The next mint asks
     // the source for fresh ones, once: concurrent callers share that mint, and
@@ -162,6 +180,9 @@ export class TokenSource {
     this.#used = true;
     this.#lastUser = { stats, timeoutOption };
     if (entry === undefined || now >= entry.expiresAt) return undefined;
+    // Never hand out a token signed for a region the writer has since left.
+    const writer = this.#writer?.known;
+    if (writer !== undefined && writer.region !== this.#currentRegion) return undefined;
     stats.cacheHits++;
     if (now >= entry.refreshAt) this.#refreshInBackground(now, stats, timeoutOption);
     return entry;
@@ -202,7 +223,7 @@ export class TokenSource {
     try {
       // Only the attempt that beats the deadline gets here; a late one is dropped by
       // withTimeout and never reaches the cache, the stats or the refresh timer.
-      const { credentials, token } = await withTimeout(
+      const { credentials, token, region, generation } = await withTimeout(
         this.#attempt(provider, startedAt, progress, stats),
         options.iamTimeout * ATTEMPT_LIMIT_FACTOR,
         () => {
@@ -228,9 +249,20 @@ export class TokenSource {
         expiresAt: startedAt + usable,
         refreshAt: startedAt + usable - Math.min(MAX_REFRESH_AHEAD_MS, usable / 4),
       };
-      const key = `${this.#keyPrefix}\0${credentialIdentityKey(credentials)}`;
+      // JSON, not a separator (a user name may hold one); the lifetime too, so that
+      // sources sharing a caller's TokenCache never hand out each other's longer tokens;
+      // the region, so that a token signed before a failover is never one after it.
+      const key = `${JSON.stringify([
+        region,
+        options.iamHost,
+        options.iamDefaultPort,
+        options.user,
+        options.iamTokenExpiration,
+      ])}\0${credentialIdentityKey(credentials)}`;
       this.#cache.set(key, entry);
       this.#currentKey = key;
+      this.#currentRegion = region;
+      this.#currentGeneration = generation;
       stats.mints++;
       this.#schedule(entry);
       return entry;
@@ -240,24 +272,51 @@ export class TokenSource {
       if (isRdsIamError(error)) throw error;
       throw new RdsIamError(
         "TOKEN_GENERATION_FAILED",
-        `Could not sign an IAM token for ${options.user}@${options.iamHost}:${options.iamDefaultPort} in ${options.region}.`,
+        `Could not sign an IAM token for ${options.user}@${options.iamHost}:${options.iamDefaultPort} in ${this.region ?? "the global writer's region"}.`,
         { cause: error },
       );
     }
   }
 
-  /** Credentials, then the signature; stops between steps once the deadline passed. */
+  /**
+   * The region (a global writer's: cached, or looked up), credentials, then the
+   * signature; stops between steps once the deadline passed.
+   */
   async #attempt(
     provider: AwsCredentialIdentityProvider,
     startedAt: number,
     progress: MintProgress,
     stats: StatsSink,
-  ): Promise<{ credentials: AwsCredentialIdentity; token: string }> {
+  ): Promise<{
+    credentials: AwsCredentialIdentity;
+    token: string;
+    region: string;
+    generation: number;
+  }> {
+    let region = this.#options.region ?? "";
+    let generation = 0;
+    if (this.#writer !== undefined) {
+      progress.phase = "writer";
+      // The look-up asks with the credentials the token is signed with.
+      const writer = await this.#writer.region(
+        () => {
+          stats.credentialResolutions++;
+          return resolveCredentials(provider, false);
+        },
+        () => {
+          stats.writerLookups++;
+        },
+      );
+      if (progress.abandoned !== undefined) throw progress.abandoned;
+      region = writer.region;
+      generation = writer.generation;
+      progress.phase = "credentials";
+    }
     const credentials = await this.#credentialsFor(provider, startedAt, progress, stats);
     if (progress.abandoned !== undefined) throw progress.abandoned;
     progress.phase = "signing";
-    const token = await this.#sign(credentials, startedAt);
-    return { credentials, token };
+    const token = await this.#sign(credentials, startedAt, region);
+    return { credentials, token, region, generation };
   }
 
   #timeoutError(
@@ -273,6 +332,13 @@ export class TokenSource {
         ? `It goes on in the background for up to ${limit} ms, so a later connection may get its token.`
         : `It was abandoned after ${limit} ms; the next attempt starts afresh.`;
     const target = `${options.user}@${options.iamHost}:${options.iamDefaultPort}`;
+    if (phase === "writer") {
+      return new RdsIamError(
+        "TIMEOUT",
+        `Looking up the writer of the Aurora global database behind ${options.iamHost} (DescribeGlobalClusters in ${options.globalWriter?.apiRegion}) for ${target} did not finish within ${option} (${who === "caller" ? ms : limit} ms). ${after} It needs the RDS API (or AWS_ENDPOINT_URL_RDS) to be reachable and rds:DescribeGlobalClusters; raise ${option} if it is merely slow, or set iamRegion to the writer's region to sign without a look-up.`,
+        { option },
+      );
+    }
     if (phase === "signing") {
       return new RdsIamError(
         "TIMEOUT",
@@ -340,13 +406,13 @@ export class TokenSource {
     return best;
   }
 
-  #sign(credentials: AwsCredentialIdentity, startedAt: number): Promise<string> {
+  #sign(credentials: AwsCredentialIdentity, startedAt: number, region: string): Promise<string> {
     const options = this.#options;
     return generateAuthToken({
       hostname: options.iamHost,
       port: options.iamDefaultPort,
       username: options.user,
-      region: options.region,
+      region,
       credentials,
       // With an injected clock, sign at clock time so the token agrees with it.
       signingDate: options.customClock ? new Date(startedAt) : undefined,

@@ -12,7 +12,8 @@ let nextObjectId = 1;
 
 /**
  * The process's token source for these resolved options: the same signing target
- * (region, `iamHost`, `iamDefaultPort`, user), the same credential source (default
+ * (region, or for a global writer endpoint the region its writer is looked up in;
+ * `iamHost`, `iamDefaultPort`, user), the same credential source (default
  * chain per `awsProfile`, the same provider function, or the same static keys), the
  * same `iamTokenExpiration`, `iamTimeout`, clock and token cache. Every provider that
  * matches shares one cache entry, one mint in flight and one refresh timer, so a new
@@ -28,7 +29,9 @@ export function tokenSourceFor(
   // JSON, not a separator: a user name or profile holding the separator must not make
   // two different targets one key.
   const key = JSON.stringify([
-    options.region,
+    // A global writer endpoint's region changes: the source is keyed on where it is
+    // looked up, and keys its tokens by the region each was signed for.
+    options.region ?? ["DescribeGlobalClusters", options.globalWriter?.apiRegion],
     options.iamHost,
     options.iamDefaultPort,
     options.user,

@@ -16,6 +16,7 @@ const NO_STATS: IamAuthStats = Object.freeze({
   failures: 0,
   invalidations: 0,
   refreshesAhead: 0,
+  writerLookups: 0,
 });
 
 /** The checker starts looking up the next token this long (clock ms) before the deadline. */

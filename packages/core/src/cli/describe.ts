@@ -35,6 +35,7 @@ const REGION_SOURCE: Readonly<Record<RegionSource, string>> = {
   AWS_REGION: "from AWS_REGION",
   AWS_DEFAULT_REGION: "from AWS_DEFAULT_REGION",
   profile: "from the AWS profile's region",
+  DescribeGlobalClusters: "the current writer's, looked up with DescribeGlobalClusters",
 };
 
 export interface TargetReport {
@@ -64,6 +65,7 @@ export async function describeTarget(
     endpointName: endpoint?.name,
     region: resolved.region,
     regionSource: resolved.regionSource,
+    globalWriter: resolved.globalWriter,
     partition: endpoint?.partition,
     fips: endpoint?.fips ?? false,
     user: options.user === "<user>" ? undefined : resolved.user,
@@ -106,7 +108,12 @@ export async function describeTarget(
         ? `custom name; tokens are signed for --iam-host ${resolved.iamHost}`
         : `${KIND[endpoint.kind]} "${endpoint.name}"`,
     ],
-    ["Region", `${resolved.region} (${REGION_SOURCE[resolved.regionSource]})`],
+    [
+      "Region",
+      resolved.globalWriter === undefined
+        ? `${resolved.region} (${REGION_SOURCE[resolved.regionSource]})`
+        : `${REGION_SOURCE[resolved.regionSource]} in ${resolved.globalWriter.apiRegion} (needs rds:DescribeGlobalClusters; --region signs for a fixed one)`,
+    ],
     ...(endpoint === undefined
       ? []
       : [["Partition", `${endpoint.partition}${endpoint.fips ? ", FIPS endpoint" : ""}`]]),
