@@ -166,6 +166,28 @@ describe("gateway in front of PostgreSQL", () => {
     expect(fixture.gateway.stats().rejected[reason]).toBe(before + 1);
   });
 
+  it("setRegion plays a cross-Region failover: the old region's tokens are refused as RDS does", async () => {
+    const first = fixture.gateway.region;
+    const before = fixture.gateway.stats().rejected.region ?? 0;
+    try {
+      fixture.gateway.setRegion("eu-west-1");
+      expect(fixture.gateway.region).toBe("eu-west-1");
+      const error = await loginWith(await sign()).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; message: string },
+      );
+      expect(error?.code).toBe("28000");
+      expect(error?.message).toBe(`PAM authentication failed for user "${fixture.user}"`);
+      expect(fixture.gateway.stats().rejected.region).toBe(before + 1);
+      await loginWith(await sign({ region: "eu-west-1" }));
+      expect(() => fixture.gateway.setRegion("global")).toThrow(/region name/);
+      expect(fixture.gateway.region).toBe("eu-west-1");
+    } finally {
+      fixture.gateway.setRegion(first);
+    }
+    await loginWith(await sign());
+  });
+
   it("refuses a client without TLS before asking for a password, as RDS does", async () => {
     const error = await loginWith(await sign(), { ssl: false }).then(
       () => undefined,

@@ -153,8 +153,14 @@ export interface Gateway {
   readonly port: number;
   /** The endpoint tokens must be signed for. */
   readonly endpoint: { readonly hostname: string; readonly port: number };
-  /** The region tokens must be signed for. */
+  /** The region tokens must be signed for now (see {@link Gateway.setRegion}). */
   readonly region: string;
+  /**
+   * Plays an Aurora global database switchover or failover behind a global writer
+   * endpoint: from the next login on, tokens must be signed for `region` (the new
+   * writer's); tokens for the old one are refused as RDS refuses them.
+   */
+  setRegion(region: string): void;
   /** The PEM clients trust to verify the gateway's certificate. */
   readonly caCertificate: string;
   /** Fault injection for reliability tests. */

@@ -38,12 +38,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   if (!hostname)
     throw new TypeError("endpoint.hostname is required: the RDS endpoint the gateway stands for");
   const endpoint = { hostname, port: options.endpoint.port ?? DEFAULT_PORTS[engine] };
-  const region = options.region ?? hostname.split(".").find((label) => REGION_LABEL.test(label));
-  if (!region) {
+  const initialRegion =
+    options.region ?? hostname.split(".").find((label) => REGION_LABEL.test(label));
+  if (!initialRegion) {
     throw new TypeError(
       `region is required: it cannot be read from endpoint.hostname "${hostname}"`,
     );
   }
+  // Changes only through setRegion (a simulated global database failover).
+  let region: string = initialRegion;
   if (!options.backend?.host || !options.backend.port) {
     throw new TypeError(
       "backend.host and backend.port are required: the real database to relay to",
@@ -250,7 +253,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     host: address.address,
     port: address.port,
     endpoint,
-    region,
+    get region() {
+      return region;
+    },
+    setRegion(next) {
+      if (typeof next !== "string" || !REGION_LABEL.test(next)) {
+        throw new TypeError(`region must be a region name like "us-east-1", got ${String(next)}`);
+      }
+      region = next;
+    },
     caCertificate: certificate.cert,
     faults: {
       rejectNextLogins(count) {
