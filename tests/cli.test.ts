@@ -498,3 +498,46 @@ describe("rds-iam CLI from the built package", () => {
     expect(mariadb.gateway.stats().rejected).toEqual({});
   });
 });
+
+describe("rds-iam CLI: an Aurora global writer endpoint", () => {
+  it("token signs for the writer's region, looked up through the RDS API; inspect says so", async () => {
+    const { startRdsApi } = await import("./support/rds-api");
+    const keys = {
+      AWS_ACCESS_KEY_ID: "AKIDGLOBALCLI0001",
+      AWS_SECRET_ACCESS_KEY: randomBytes(30).toString("base64"),
+    };
+    const api = await startRdsApi({
+      credentials: [
+        { accessKeyId: keys.AWS_ACCESS_KEY_ID, secretAccessKey: keys.AWS_SECRET_ACCESS_KEY },
+      ],
+      writers: { orders: "eu-west-1" },
+    });
+    try {
+      const env = {
+        ...keys,
+        AWS_REGION: "us-east-1",
+        AWS_ENDPOINT_URL_RDS: api.url,
+        // The SDK's clients warn once on Node < 22 (its support policy from 2027), on stderr.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      };
+      const host = "orders.global-abc123.global.rds.amazonaws.com";
+      const [token, inspect] = await Promise.all([
+        rdsIam(["token", "--host", host, "--user", "app", "--engine", "postgres"], env),
+        rdsIam(["inspect", host, "--user", "app"], env),
+      ]);
+      expect(token).toMatchObject({ status: 0, stderr: "" });
+      const signed = new URL(`https://${token.stdout.trim()}`);
+      expect(signed.host).toBe(`${host}:5432`);
+      expect(signed.searchParams.get("X-Amz-Credential")).toContain("/eu-west-1/rds-db/");
+      expect(api.calls("orders")).toBe(1);
+      expect(inspect.status).toBe(0);
+      expect(inspect.stdout).toContain("Aurora global database writer endpoint");
+      expect(inspect.stdout).toContain("looked up with DescribeGlobalClusters in us-east-1");
+      expect(inspect.stdout).toContain("rds:DescribeGlobalClusters");
+      // inspect explains; it does not call the API.
+      expect(api.calls("orders")).toBe(1);
+    } finally {
+      await api.close();
+    }
+  });
+});
