@@ -7,6 +7,7 @@ import {
   fallback,
 } from "./describe-global-cluster";
 import { isRdsIamError, RdsIamError } from "./errors";
+import { withTimeout } from "./with-timeout";
 
 /** What a global writer endpoint's tokens are signed for: looked up, not parsed. */
 export interface GlobalWriterTarget {
@@ -93,7 +94,7 @@ export class GlobalWriterRegion {
   /**
    * The writer's region: the cached one, or a look-up shared by every caller (bounded
    * by `iamTimeout`: it is aborted then). `credentials` are what the tokens are signed
-   * with, resolved by the caller; `onLookup` is told when a look-up starts.
+   * with, resolved by the caller; `onLookup` is told when `DescribeGlobalClusters` is called.
    */
   region(
     credentials: () => Promise<AwsCredentialIdentity>,
@@ -106,8 +107,7 @@ export class GlobalWriterRegion {
     if (failure !== undefined && now - failure.at < FAILURE_HOLD_MS && now >= failure.at) {
       return Promise.reject(failure.error);
     }
-    onLookup?.();
-    this.#inflight = this.#lookup(credentials).finally(() => {
+    this.#inflight = this.#lookup(credentials, onLookup).finally(() => {
       this.#inflight = undefined;
     });
     return this.#inflight;
@@ -134,25 +134,37 @@ export class GlobalWriterRegion {
     this.#staleByRejection = true;
   }
 
-  async #lookup(credentials: () => Promise<AwsCredentialIdentity>): Promise<WriterRegion> {
+  async #lookup(
+    credentials: () => Promise<AwsCredentialIdentity>,
+    onLookup: (() => void) | undefined,
+  ): Promise<WriterRegion> {
     const byRejection = this.#staleByRejection;
     const previous = this.#known?.region;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.#timeoutMs);
     try {
-      const identity = await credentials();
-      if (controller.signal.aborted) throw this.#timeoutError();
-      this.#lookups++;
-      const region = await this.#describe({
-        globalClusterIdentifier: this.#target.globalClusterIdentifier,
-        iamHost: this.#iamHost,
-        apiRegion: this.#target.apiRegion,
-        credentials: identity,
-        signal: controller.signal,
-      }).catch((error: unknown) => {
-        // The SDK's abort error says nothing about what was waited for.
-        throw controller.signal.aborted ? this.#timeoutError() : error;
-      });
+      // The whole look-up, credentials included, settles within iamTimeout: a source or
+      // an API that never answers must not leave a look-up in flight that every later
+      // caller would join. The request is aborted then; a late answer is dropped.
+      const region = await withTimeout(
+        (async () => {
+          const identity = await credentials();
+          if (controller.signal.aborted) throw this.#timeoutError();
+          this.#lookups++;
+          onLookup?.();
+          return this.#describe({
+            globalClusterIdentifier: this.#target.globalClusterIdentifier,
+            iamHost: this.#iamHost,
+            apiRegion: this.#target.apiRegion,
+            credentials: identity,
+            signal: controller.signal,
+          });
+        })(),
+        this.#timeoutMs,
+        () => {
+          controller.abort();
+          return this.#timeoutError();
+        },
+      );
       this.#generation++;
       this.#known = { region, generation: this.#generation };
       this.#stale = false;
@@ -166,8 +178,6 @@ export class GlobalWriterRegion {
       const typed = isRdsIamError(error) ? error : this.#unexpected(error);
       this.#failure = { error: typed, at: this.#clock() };
       throw typed;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -173,6 +173,19 @@ describe("GlobalWriterRegion", () => {
     expect(api.calls).toBe(0);
   });
 
+  it("credentials that never answer do not leave a look-up in flight for ever", async () => {
+    const clock = fakeClock();
+    const api = standIn("eu-west-1");
+    const writer = writerFor(api, clock, 150);
+    const error = await writer.region(() => new Promise(() => {})).catch((e: unknown) => e);
+    expect(isRdsIamError(error) && error.code).toBe("TIMEOUT");
+    expect(api.calls).toBe(0);
+    // The next caller (once the failure's second is over) starts afresh.
+    clock.advance(1_000);
+    expect((await writer.region(credentials)).region).toBe("eu-west-1");
+    expect(api.calls).toBe(1);
+  });
+
   it("an unexpected failure becomes GLOBAL_WRITER_LOOKUP_FAILED", async () => {
     const api = standIn("eu-west-1");
     api.failWith(new Error("boom"));

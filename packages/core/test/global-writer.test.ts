@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRdsApi } from "../../../tests/support/rds-api";
-import { withAuthRetry } from "../src/auth-retry";
+import { withAuthRetry, withCheckoutAuthRetry } from "../src/auth-retry";
 import { isRdsIamError } from "../src/errors";
 import { createIamAuth, type IamAuth } from "../src/iam-auth";
 import { resolveIamOptions } from "../src/options";
@@ -168,6 +168,35 @@ describe("signing for the writer's region", () => {
     // The old region's token is never handed out again.
     expect(decodeToken(await auth.getToken()).region).toBe("us-west-2");
     expect(api.calls("orders") - before).toBe(1);
+  });
+
+  it("a burst of rejected checkouts after a failover costs a bounded number of look-ups", async () => {
+    const auth = provider();
+    await auth.getToken();
+    const before = api.calls("orders");
+    api.setWriter("orders", "us-west-2");
+    // Ten new connections at once, each logging in with whatever token is current: the
+    // database (now in us-west-2) refuses the others. Pool checkouts invalidate without
+    // naming the token, the noisiest path.
+    const checkout = async () => {
+      const token = await auth.getToken();
+      if (decodeToken(token).region !== "us-west-2") {
+        throw Object.assign(new Error('PAM authentication failed for user "app"'), {
+          code: "28000",
+        });
+      }
+      return token;
+    };
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => withCheckoutAuthRetry(auth, checkout)),
+    );
+    expect(results.every((t) => decodeToken(t).region === "us-west-2")).toBe(true);
+    const lookups = api.calls("orders") - before;
+    expect(lookups).toBeGreaterThanOrEqual(1);
+    expect(lookups).toBeLessThanOrEqual(2);
+    // Later connections: no more look-ups.
+    await Promise.all(Array.from({ length: 10 }, () => withCheckoutAuthRetry(auth, checkout)));
+    expect(api.calls("orders") - before).toBe(lookups);
   });
 
   it("providers of one target share one look-up; other global clusters have their own", async () => {
