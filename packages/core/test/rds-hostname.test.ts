@@ -282,6 +282,8 @@ const WRAPPER_HOSTS: Row[] = [
   ],
   // The global writer name the AWS wrappers' tests use (the NodeJS tests have none).
   ["global-cluster-test-name.global-XYZ.global.rds.amazonaws.com", "global", undefined, "aws"],
+  // Their pattern makes the `global-` prefix optional; so does ours.
+  ["global-cluster-test-name.XYZ.global.rds.amazonaws.com", "global", undefined, "aws"],
 ];
 
 const NOT_RDS = [
