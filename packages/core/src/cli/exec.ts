@@ -199,8 +199,11 @@ export const exec: Command = {
           database,
           tls: "verify",
           caFile,
-          // mysql2's URL carries its CA inline: the region's part of the bundle keeps it short.
-          ca: caPem ?? rdsCaBundleForRegion(target.region),
+          // mysql2's URL carries its CA inline: the region's part of the bundle keeps it short
+          // (read after the token: a global writer endpoint's region is looked up then).
+          ca:
+            caPem ??
+            (target.region === undefined ? rdsCaBundle() : rdsCaBundleForRegion(target.region)),
           params,
         }),
       };
