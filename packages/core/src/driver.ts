@@ -19,10 +19,12 @@ export { defaultPort, parseEngine } from "./engine";
 export { iamDatabaseUrlOf } from "./iam-database-url";
 export {
   createMariadbConnectionFactory,
+  LAZY_MARIADB,
   type MariadbModuleLike,
   mariadbConfigOf,
   mariadbConnector,
 } from "./mariadb-binding";
+export { refuseUnverifyingMariadb } from "./mariadb-connector-version";
 export { type Mysql2AuthPlugin, mysql2AuthPlugins, mysql2ConfigOf } from "./mysql2-binding";
 export type { OptionNames } from "./options";
 export { type EndablePool, pauseIamAuth, pauseWhenEnded } from "./pause";

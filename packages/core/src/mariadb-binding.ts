@@ -1,13 +1,28 @@
+import { rootCertificates } from "node:tls";
 import { withAuthRetry } from "./auth-retry";
 import { type PreparedBinding, prepareBinding } from "./binding";
 import type { IamConnectionOptions } from "./connection-options";
 import { refusePacketDebug } from "./debug-output";
 import type { IamAuth } from "./iam-auth";
+import { refuseUnverifyingMariadb } from "./mariadb-connector-version";
+import type { ResolvedTls } from "./tls";
+
+/**
+ * The `version` of a {@link MariadbModuleLike} that loads the real connector on first
+ * use and checks it with `refuseUnverifyingMariadb` before opening anything.
+ */
+export const LAZY_MARIADB: unique symbol = Symbol("rds-iam.lazyMariadb");
 
 /** The part of the `mariadb` module the connector needs. */
 export interface MariadbModuleLike<C> {
   /** Opens one connection (the connector's `mariadb.createConnection`). */
   createConnection(config: Record<string, unknown>): Promise<C>;
+  /**
+   * The connector's version (3.5.1 or later: older ones send the token before they
+   * check the certificate), or {@link LAZY_MARIADB} for a loader that checks the
+   * real module itself.
+   */
+  readonly version?: string | typeof LAZY_MARIADB | undefined;
 }
 
 /** Input for {@link mariadbIamConfig}: IAM options plus mariadb connection options. */
@@ -51,9 +66,20 @@ export function mariadbConfigOf(binding: PreparedBinding): {
     host: auth.target.host,
     port: auth.target.port,
     user: auth.target.user,
-    ssl: binding.tls,
+    ssl: withExplicitCa(binding.tls),
   });
   return { config, auth };
+}
+
+/**
+ * A TLS object without `ca` gets Node's own root certificates as its `ca`: the same
+ * trust, said out loud. Without a `ca`, the connector (3.5) accepts a MariaDB 11.4+
+ * server's certificate at first and checks it after the login, from the password,
+ * which for IAM is the token already sent.
+ */
+function withExplicitCa(tls: ResolvedTls): ResolvedTls {
+  if (tls === false || tls.ca !== undefined || tls.rejectUnauthorized === false) return tls;
+  return { ...tls, ca: [...rootCertificates] };
 }
 
 /**
@@ -67,7 +93,13 @@ export function mariadbConnector<C>(
   view: { readonly config: MariadbIamConfig; readonly auth: IamAuth },
 ): () => Promise<C> {
   const { config, auth } = view;
-  return () => withAuthRetry(auth, (password) => mariadb.createConnection({ ...config, password }));
+  return () =>
+    withAuthRetry(auth, (password) => {
+      // Checked at each connection (not once): `mariadb` may load the connector lazily
+      // (Prisma's does, and checks the real module itself; see refuseUnverifyingMariadb).
+      if (mariadb.version !== LAZY_MARIADB) refuseUnverifyingMariadb(mariadb);
+      return mariadb.createConnection({ ...config, password });
+    });
 }
 
 /**
@@ -81,5 +113,13 @@ export function createMariadbConnectionFactory<C>(
   given: MariadbIamInput,
 ): { connect: () => Promise<C>; auth: IamAuth; config: MariadbIamConfig } {
   const view = mariadbIamConfig(given);
+  if (mariadb.version !== LAZY_MARIADB) {
+    try {
+      refuseUnverifyingMariadb(mariadb);
+    } catch (error) {
+      view.auth.close();
+      throw error;
+    }
+  }
   return { ...view, connect: mariadbConnector(mariadb, view) };
 }

@@ -1,10 +1,16 @@
-import { pauseIamAuth, withCheckoutAuthRetry } from "@rds-iam/core/driver";
+import {
+  pauseIamAuth,
+  refuseUnverifyingMariadb,
+  withCheckoutAuthRetry,
+} from "@rds-iam/core/driver";
 import type { DriverBinding } from "./driver-binding";
 
 /** The knex client methods this package wraps on the one client that calls it. */
 interface KnexClientLike {
   acquireRawConnection?: unknown;
   destroy?: unknown;
+  /** The driver module knex loaded (`require("mariadb")` for the mariadb client). */
+  driver?: unknown;
 }
 
 const patched = new WeakSet<object>();
@@ -35,7 +41,10 @@ export function patchKnexClient(client: unknown, binding: DriverBinding): void {
     configurable: true,
     writable: true,
     enumerable: false,
-    value: function acquireRawConnectionWithIamRetry(this: unknown): Promise<unknown> {
+    value: async function acquireRawConnectionWithIamRetry(this: unknown): Promise<unknown> {
+      // A mariadb connector before 3.5.1 would send the token before it checks the
+      // certificate: refused before each connection (the module knex loaded decides).
+      if (binding.driver === "mariadb") refuseUnverifyingMariadb((this as KnexClientLike).driver);
       return withCheckoutAuthRetry(binding.auth, () =>
         binding.open(() => open.call(this) as Promise<unknown>),
       );

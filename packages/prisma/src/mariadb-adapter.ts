@@ -1,12 +1,14 @@
 import type { PrismaMariaDb, PrismaMariadbOptions } from "@prisma/adapter-mariadb";
 import { type Clock, type IamAuth, type IamConnectionOptions, RdsIamError } from "@rds-iam/core";
 import {
+  LAZY_MARIADB,
   type MariadbModuleLike,
   mariadbConfigOf,
   mariadbConnector,
   pauseIamAuth,
   prepareBinding,
   readOptions,
+  refuseUnverifyingMariadb,
 } from "@rds-iam/core/driver";
 import type { Connection, ConnectionConfig } from "mariadb";
 import { IamMariadbPool, type IamMariadbPoolOptions } from "./iam-mariadb-pool";
@@ -100,7 +102,14 @@ export class IamPrismaMariadbAdapterFactory {
     // the same (Prisma's generated statements are many and rarely repeated).
     if (input.prepareCacheLength === undefined) input.prepareCacheLength = 0;
     const lazyModule: MariadbModuleLike<Connection> = {
-      createConnection: async (config) => (await mariadb).createConnection(config),
+      version: LAZY_MARIADB,
+      createConnection: async (config) => {
+        const loaded = await mariadb;
+        // @prisma/adapter-mariadb 7 pins mariadb 3.4.5, which sends the token before
+        // it checks the certificate: refused before this connection opens.
+        refuseUnverifyingMariadb(loaded);
+        return loaded.createConnection(config);
+      },
     };
     // Validates every option now (errors surface at construction), opens nothing yet.
     const binding = prepareBinding(input, { what: "createIamAdapter", engine: "mysql" });

@@ -1,5 +1,5 @@
 import { RdsIamError } from "@rds-iam/core";
-import { pauseIamAuth } from "@rds-iam/core/driver";
+import { pauseIamAuth, refuseUnverifyingMariadb } from "@rds-iam/core/driver";
 import type { DialectConnect, SequelizeEndpoint } from "./sequelize-endpoint";
 
 /** Endpoints by the `password` function their configs carry. */
@@ -60,6 +60,10 @@ export async function iamBeforeConnect(this: unknown): Promise<void> {
       // for another endpoint.
       if (config.username !== endpoint.username) throw replaced("username");
       if (endpoint.host !== undefined && config.host !== endpoint.host) throw replaced("host");
+      // A mariadb connector before 3.5.1 would send the token before it checks the
+      // certificate (the module Sequelize loaded decides).
+      const lib = this as { dialectName?: unknown; lib?: unknown };
+      if (lib.dialectName === "mariadb") refuseUnverifyingMariadb(lib.lib);
       used.add(endpoint);
       return endpoint.connect((copy) => connect.call(this, copy), config);
     },

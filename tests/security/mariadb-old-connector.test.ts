@@ -1,0 +1,127 @@
+import { createRequire } from "node:module";
+import { TokenCache } from "@rds-iam/core";
+import {
+  createMariadbConnectionFactory,
+  mariadbConfigOf,
+  prepareBinding,
+} from "@rds-iam/core/driver";
+import { iamConnection } from "@rds-iam/knex";
+import { withIamAuth } from "@rds-iam/sequelize";
+import knex from "knex";
+import { Sequelize } from "sequelize";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IamPrismaMariadbAdapterFactory } from "../../packages/prisma/src/mariadb-adapter";
+import { type IamFixture, startIamFixture } from "../support/iam-fixture";
+
+// The attack: a server that is not the endpoint (here the gateway, whose test CA the
+// client was NOT given, so its certificate must be refused) receives the IAM token
+// anyway, because the mariadb connector before 3.5.1 checks a MariaDB server's
+// certificate only after the login. 3.4.5 is what @prisma/adapter-mariadb 7 and
+// @mikro-orm/mariadb 6.6 pin, so users get it without asking.
+const require = createRequire(import.meta.url);
+const OLD_CONNECTOR = require("mariadb-3.4") as {
+  version: string;
+  createConnection(config: Record<string, unknown>): Promise<{ end(): Promise<void> }>;
+};
+
+describe("a mariadb connector that checks the certificate after the login gets no token", () => {
+  let fixture: IamFixture;
+  beforeAll(async () => {
+    fixture = await startIamFixture("mysql");
+  });
+  afterAll(async () => {
+    await fixture?.close();
+  });
+
+  /** The fixture's options without its CA: the gateway's certificate is not trusted. */
+  const untrusted = () => {
+    const { ssl: _trusted, ...options } = fixture.iamOptions();
+    return { ...options, database: fixture.database, tokenCache: new TokenCache() };
+  };
+  const accepted = () => fixture.gateway.stats().accepted;
+
+  it("the attack is real: 3.4.5 sends a valid token to a server it does not trust", async () => {
+    expect(OLD_CONNECTOR.version).toBe("3.4.5");
+    const { config, auth } = mariadbConfigOf(
+      prepareBinding(untrusted(), { what: "replay", engine: "mysql" }),
+    );
+    const before = accepted();
+    // What core did before the check: the connector, the token, the RDS CA bundle.
+    const outcome = await OLD_CONNECTOR.createConnection({
+      ...config,
+      password: await auth.getToken(),
+    }).then(
+      (connection) => connection.end().then(() => "connected"),
+      (error: Error) => error.message,
+    );
+    expect(outcome).toContain("self-signed certificate");
+    // ...but only after the gateway had accepted the token: the login succeeded.
+    expect(accepted()).toBe(before + 1);
+    auth.close();
+  });
+
+  it("core's connection factory refuses it before anything opens", () => {
+    const before = accepted();
+    expect(() => createMariadbConnectionFactory(OLD_CONNECTOR, untrusted())).toThrow(
+      expect.objectContaining({ code: "TLS_VERIFICATION_FAILED", option: "mariadb" }),
+    );
+    expect(accepted()).toBe(before);
+  });
+
+  it("knex's mariadb client refuses it at the first connection", async () => {
+    const db = knex({ client: "mariadb", connection: iamConnection(untrusted()) });
+    (db.client as { driver: unknown }).driver = OLD_CONNECTOR;
+    const before = accepted();
+    try {
+      await expect(db.raw("select 1")).rejects.toMatchObject({ code: "TLS_VERIFICATION_FAILED" });
+      expect(accepted()).toBe(before);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("Sequelize's mariadb dialect refuses it at the first connection", async () => {
+    const { host, port, user, database: _database, ...iam } = untrusted();
+    const sequelize = new Sequelize(
+      withIamAuth({
+        dialect: "mariadb",
+        host,
+        port,
+        username: user,
+        database: fixture.database,
+        logging: false,
+        iam,
+      }),
+    );
+    (sequelize.connectionManager as unknown as { lib: unknown }).lib = OLD_CONNECTOR;
+    const before = accepted();
+    try {
+      await expect(sequelize.authenticate()).rejects.toMatchObject({
+        code: "TLS_VERIFICATION_FAILED",
+      });
+      expect(accepted()).toBe(before);
+    } finally {
+      await sequelize.close();
+    }
+  });
+
+  it("Prisma's mariadb adapter refuses it at the first connection", async () => {
+    const factory = new IamPrismaMariadbAdapterFactory(
+      { engine: "mysql", ...untrusted() },
+      undefined,
+      // The connector Prisma would load: the one @prisma/adapter-mariadb pins.
+      Promise.resolve(OLD_CONNECTOR) as never,
+    );
+    const before = accepted();
+    const query = async () => {
+      const adapter = await factory.connect();
+      try {
+        await adapter.queryRaw({ sql: "select 1", args: [], argTypes: [] });
+      } finally {
+        await adapter.dispose();
+      }
+    };
+    await expect(query()).rejects.toThrow(/mariadb connector 3\.4\.5/);
+    expect(accepted()).toBe(before);
+  });
+});
