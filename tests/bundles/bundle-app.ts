@@ -76,7 +76,10 @@ export interface BundleOptions {
   readonly alias?: Record<string, string>;
 }
 
-/** Bundles an app with esbuild's JS API for Node, as a Lambda function's build would. */
+/**
+ * Bundles an app with esbuild's JS API for Node, as a Lambda function's build would, of
+ * the built packages (run `pnpm build` first).
+ */
 export async function bundleApp(options: BundleOptions): Promise<BuiltBundle> {
   const outfile = join(
     options.outdir,
@@ -92,6 +95,9 @@ export async function bundleApp(options: BundleOptions): Promise<BuiltBundle> {
     external: [...EXTERNALS[options.app], ...(options.external ?? [])],
     ...(options.alias === undefined ? {} : { alias: options.alias }),
     ...(options.format === "esm" ? { banner: { js: ESM_REQUIRE_BANNER } } : {}),
+    // The packages as users get them, built (dist/) through node_modules: without this,
+    // esbuild would follow the workspace tsconfig's paths to our sources.
+    tsconfigRaw: {},
     metafile: true,
     logLevel: "silent",
   });

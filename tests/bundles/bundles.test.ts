@@ -125,6 +125,10 @@ describe.each(FORMATS)("esbuild bundles (%s) run from a folder without node_modu
         ...externalFor(app, engine),
         ...(await aliasFor(app, engine, format)),
       });
+      // Our packages as published (dist/), never our sources.
+      const ours = bundle.inputs.filter((input) => /packages\/[\w-]+\/(src|dist)\//.test(input));
+      expect(ours.length).toBeGreaterThan(0);
+      expect(ours.filter((input) => /packages\/[\w-]+\/src\//.test(input))).toEqual([]);
       // The driver and the provider chain's container provider are inside the bundle.
       expect(holdsPackage(bundle, driver)).toBe(true);
       expect(holdsPackage(bundle, "@aws-sdk/credential-provider-http")).toBe(true);
