@@ -207,6 +207,20 @@ export function mikroOrmSuite(name: DriverName): void {
       expect(fixture.gateway.stats().accepted).toBe(accepted);
     });
 
+    it("a TLS object of the user's without ca: verified against Node's roots, no token leaves", async () => {
+      const accepted = fixture.gateway.stats().accepted;
+      const error = await rejectionOf(
+        (async () => {
+          const orm = await open({
+            driverOptions: { connection: { ssl: { rejectUnauthorized: true } } },
+          });
+          await orm.em.getConnection().execute("select 1");
+        })(),
+      );
+      expect(String(error)).toMatch(/self-signed certificate/);
+      expect(fixture.gateway.stats().accepted).toBe(accepted);
+    });
+
     it("a certificate that does not name iamHost: refused before the token is sent", async () => {
       const { ssl } = fixture.iamOptions();
       const before = { ...fixture.gateway.stats() };

@@ -244,17 +244,6 @@ const CASES: readonly BadInputCase[] = [
     option: "driverOptions.connection.logPackets",
   },
   {
-    name: "MikroORM: mariadb TLS without a CA",
-    run: () =>
-      make({
-        ...BASE,
-        driver: MariaDbDriver,
-        driverOptions: { connection: { ssl: { rejectUnauthorized: true } } },
-      }),
-    code: "CONFLICTING_OPTIONS",
-    option: "driverOptions.connection.ssl.ca",
-  },
-  {
     name: "MikroORM: ssl at the top level",
     run: () => make({ ...BASE, ssl: true }),
     code: "INVALID_OPTION",

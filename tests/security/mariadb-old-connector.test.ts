@@ -12,6 +12,7 @@ import { Sequelize } from "sequelize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IamPrismaMariadbAdapterFactory } from "../../packages/prisma/src/mariadb-adapter";
 import { type IamFixture, startIamFixture } from "../support/iam-fixture";
+import { type MysqlVersionProxy, startMysqlVersionProxy } from "../support/mysql-version-proxy";
 
 // The attack: a server that is not the endpoint (here the gateway, whose test CA the
 // client was NOT given, so its certificate must be refused) receives the IAM token
@@ -58,6 +59,54 @@ describe("a mariadb connector that checks the certificate after the login gets n
     // ...but only after the gateway had accepted the token: the login succeeded.
     expect(accepted()).toBe(before + 1);
     auth.close();
+  });
+
+  describe("3.5.4 with a TLS object without ca, at a server announcing MariaDB 11.4", () => {
+    // 3.5 relaxes certificate checks for a MariaDB 11.4.1+ server when the TLS options
+    // name no ca (it checks a fingerprint after the login instead). A server can announce
+    // any version: this relay makes the gateway's greeting say 11.4.4.
+    let proxy: MysqlVersionProxy;
+    beforeAll(async () => {
+      proxy = await startMysqlVersionProxy(fixture, "11.4.4-MariaDB");
+    });
+    afterAll(async () => {
+      await proxy?.close();
+    });
+    const current = require("mariadb") as typeof OLD_CONNECTOR;
+    const viaProxy = () => ({
+      ...untrusted(),
+      host: proxy.host,
+      port: proxy.port,
+      ssl: { rejectUnauthorized: true },
+    });
+
+    it("the connector alone accepts the certificate, then refuses to send a cleartext password", async () => {
+      expect(current.version).toBe("3.5.4");
+      const { config, auth } = mariadbConfigOf(
+        prepareBinding(viaProxy(), { what: "replay", engine: "mysql" }),
+      );
+      // The user's TLS object as given, without the ca core adds.
+      const { ca: _roots, ...ssl } = config.ssl as { ca?: unknown };
+      const before = accepted();
+      const outcome = current
+        .createConnection({ ...config, ssl, password: await auth.getToken() })
+        .then((connection) => connection.end());
+      // Its own last line: no token for a plugin that is not MITM-proof (ours is cleartext).
+      await expect(outcome).rejects.toThrow(
+        /Unsupported authentication plugin mysql_clear_password with Self signed/,
+      );
+      expect(accepted()).toBe(before);
+      auth.close();
+    });
+
+    it("core's TLS object names Node's root certificates: the TLS handshake itself refuses the server", async () => {
+      const { connect, auth } = createMariadbConnectionFactory(current, viaProxy());
+      const before = accepted();
+      // Node's TLS error, not the connector's plugin check: the certificate was never accepted.
+      await expect(connect()).rejects.toThrow(/^self-signed certificate/);
+      expect(accepted()).toBe(before);
+      auth.close();
+    });
   });
 
   it("core's connection factory refuses it before anything opens", () => {

@@ -73,9 +73,12 @@ export function mariadbConfigOf(binding: PreparedBinding): {
 
 /**
  * A TLS object without `ca` gets Node's own root certificates as its `ca`: the same
- * trust, said out loud. Without a `ca`, the connector (3.5) accepts a MariaDB 11.4+
- * server's certificate at first and checks it after the login, from the password,
- * which for IAM is the token already sent.
+ * trust, said out loud. Without a `ca`, the connector (3.5) accepts any certificate
+ * from a server announcing MariaDB 11.4.1+ and defers to a fingerprint check after
+ * the login; it then declines to send a cleartext password (our token) itself, but
+ * that leaves the token's safety to a heuristic inside the connector. With a `ca` the
+ * TLS handshake refuses such a server, as with every other driver
+ * (tests/security/mariadb-old-connector.test.ts replays both).
  */
 function withExplicitCa(tls: ResolvedTls): ResolvedTls {
   if (tls === false || tls.ca !== undefined || tls.rejectUnauthorized === false) return tls;

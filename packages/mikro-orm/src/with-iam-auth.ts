@@ -123,7 +123,6 @@ export function withIamAuth<T extends IamMikroOrmFields>(
       ),
     ),
   );
-  refuseMariadbWithoutCa(kind, config.ssl);
   const { password: pgPassword, ...ours } = config;
   // The config knex gets never expires: the driver asks the provider at each login.
   const password = async () => ({
@@ -202,22 +201,6 @@ function namingTls<T>(build: () => T): T {
       },
     );
   }
-}
-
-/**
- * Without a CA, the mariadb connector (3.5.1+) still accepts a MariaDB 11.4+ server's
- * self-signed certificate and checks a fingerprint only after the login, when the token
- * was sent: a TLS object of your own must name its CA (the default has the RDS bundle).
- */
-function refuseMariadbWithoutCa(kind: IamMikroOrmDriverKind, ssl: unknown): void {
-  if (kind !== "mariadb" || typeof ssl !== "object" || ssl === null) return;
-  const { ca, rejectUnauthorized } = ssl as { ca?: unknown; rejectUnauthorized?: unknown };
-  if (rejectUnauthorized === false || (ca !== undefined && ca !== null)) return;
-  throw new RdsIamError(
-    "CONFLICTING_OPTIONS",
-    `${CONNECTION}.ssl without ca lets the mariadb connector accept a MariaDB server's self-signed certificate until after the token was sent. Add ${CONNECTION}.ssl.ca (rdsCaBundle() of @rds-iam/core for RDS), or omit ssl for the RDS CA bundle.`,
-    { option: `${CONNECTION}.ssl.ca` },
-  );
 }
 
 function readIam(given: unknown): IamMikroOrmOptions {
