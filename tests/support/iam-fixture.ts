@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   type Gateway,
+  type GatewayBackend,
   type GatewayCredential,
   type GatewayOptions,
   startGateway,
@@ -45,6 +46,8 @@ export interface IamFixture {
   readonly credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** The gateway's CA certificate (PEM); its certificate names iamHost, localhost and 127.0.0.1. */
   readonly ca: string;
+  /** The database behind the gateway, with the user's password: for a second gateway in front of it. */
+  readonly backend: GatewayBackend;
   /** The IAM and TLS options every binding/adapter takes to reach this fixture. */
   iamOptions(): {
     host: string;
@@ -80,6 +83,11 @@ export async function startIamFixture(
   const credentials: GatewayOptions["credentials"] =
     typeof extra === "function" ? () => [own, ...extra()] : [own, ...(extra ?? [])];
   const backend = engine === "postgres" ? POSTGRES_BACKEND : MYSQL_BACKEND;
+  const backendConfig: GatewayBackend = {
+    host: backend.host,
+    port: backend.port,
+    password: (user) => (user === dbUser.user ? dbUser.password : undefined),
+  };
   let gateway: Gateway;
   try {
     gateway = await startGateway({
@@ -87,11 +95,7 @@ export async function startIamFixture(
       endpoint: { hostname: ENDPOINTS[engine] },
       region: REGION,
       credentials,
-      backend: {
-        host: backend.host,
-        port: backend.port,
-        password: (user) => (user === dbUser.user ? dbUser.password : undefined),
-      },
+      backend: backendConfig,
       ...options.gateway,
     });
   } catch (error) {
@@ -111,6 +115,7 @@ export async function startIamFixture(
     database: dbUser.database,
     credentials: testCredentialsOf(own),
     ca: gateway.caCertificate,
+    backend: backendConfig,
     iamOptions() {
       return {
         host: gateway.host,
