@@ -17,7 +17,7 @@ export type DialectConnect = (config: Record<string, unknown>) => Promise<unknow
 
 /**
  * One endpoint (the database, the writer or a read replica) as Sequelize will dial
- * it: a token provider signed for that endpoint, the `dialectOptions` its connections
+ * it: a token provider signed for that endpoint, the driver options its connections
  * get (TLS, and for mysql2 the clear-password plugin), and how to open a connection.
  */
 export interface SequelizeEndpoint {
@@ -29,6 +29,11 @@ export interface SequelizeEndpoint {
    * mysql2 and mariadb never see it.
    */
   readonly password: () => Promise<string>;
+  /**
+   * Sequelize 6: the `dialectOptions` to give Sequelize (it spreads them over its own
+   * connection options). Sequelize 7: what core added to or changed in the user's
+   * connection options, spread over each connection's config by `connect`.
+   */
   readonly dialectOptions: Readonly<Record<string, unknown>>;
   /** The target as Sequelize's config holds it, to notice a hook that changed it. */
   readonly host: string | undefined;
@@ -42,21 +47,28 @@ export interface SequelizeEndpoint {
 
 /** What one endpoint is made of, as the user wrote it. */
 export interface EndpointInput {
+  /** Sequelize's major version: where driver errors and options live differs. */
+  readonly major: 6 | 7;
   readonly dialect: IamSequelizeDialect;
   readonly host: unknown;
   readonly port: unknown;
   readonly username: string;
   readonly iam: Readonly<Record<string, unknown>>;
-  /** The driver options minus `ssl` (checked by the caller). */
+  /**
+   * The driver options minus `ssl` (checked by the caller): Sequelize 6's
+   * `dialectOptions`, Sequelize 7's connection options other than the target.
+   */
   readonly dialectOptions: Readonly<Record<string, unknown>>;
   readonly ssl: unknown;
   readonly names: BindingNames;
 }
 
 export function sequelizeEndpoint(input: EndpointInput): SequelizeEndpoint {
-  const { dialect } = input;
+  const { dialect, major } = input;
   const engine = dialect === "postgres" ? "postgres" : "mysql";
-  const { auth, dialectOptions, password } = renamingTlsErrors(() =>
+  // Sequelize 7 takes TLS as `ssl` at the root, as core names it.
+  const build = major === 6 ? renamingTlsErrors : <T>(make: () => T) => make();
+  const view = build(() =>
     driverView(
       dialect,
       prepareBinding(
@@ -72,11 +84,15 @@ export function sequelizeEndpoint(input: EndpointInput): SequelizeEndpoint {
       ),
     ),
   );
-  // The driver's error under Sequelize's ConnectionError (`parent`), when it is ours (a
-  // typed error: TLS, credentials) or a rejected login (for the retry and its `cause`).
+  const { auth, password } = view;
+  const dialectOptions = major === 6 ? view.dialectOptions : changed(view.dialectOptions, input);
+  // The driver's error under Sequelize's ConnectionError (6: `parent`; 7: `cause`, its
+  // `parent` a deprecated getter that warns), when it is ours (a typed error: TLS,
+  // credentials) or a rejected login (for the retry and its `cause`).
   const unwrapped = (error: unknown): unknown => {
-    const parent = (error as { parent?: unknown } | null)?.parent;
-    return isRdsIamError(parent) || isAuthFailure(parent, engine) ? parent : error;
+    const wrapped = error as { parent?: unknown; cause?: unknown } | null;
+    const driver = major === 6 ? wrapped?.parent : wrapped?.cause;
+    return isRdsIamError(driver) || isAuthFailure(driver, engine) ? driver : error;
   };
   const attempt = (open: DialectConnect, config: Record<string, unknown>) =>
     open(config).catch((error: unknown) => {
@@ -88,13 +104,18 @@ export function sequelizeEndpoint(input: EndpointInput): SequelizeEndpoint {
     dialectOptions,
     host: input.host as string | undefined,
     username: input.username,
-    connect(open, config) {
+    connect(open, given) {
+      // Sequelize 7 hands the connection manager the config the hooks saw: TLS, the
+      // target and the auth plugin are put back over it, so no hook can weaken them.
+      const config = major === 6 ? given : { ...given, ...dialectOptions };
       if (dialect === "mariadb") {
         // The connector snapshots a string password: each attempt gets the token, in a
-        // copy of the config that nothing keeps (not enumerable: never printed).
+        // copy of the config that nothing keeps. Sequelize 6 reads config.password by
+        // name (not enumerable: never printed); Sequelize 7 spreads the config, which
+        // copies enumerable properties only.
         return withAuthRetry(auth, (token) => {
           const copy = { ...config };
-          Object.defineProperty(copy, "password", { get: () => token, enumerable: false });
+          Object.defineProperty(copy, "password", { get: () => token, enumerable: major === 7 });
           return attempt(open, copy);
         });
       }
@@ -131,6 +152,19 @@ function driverView(
     );
   };
   return { auth, password, dialectOptions: config };
+}
+
+/**
+ * The driver options core added to or changed in the user's (TLS, the target, mysql2's
+ * auth plugin and stream): with Sequelize 7 only these are put back over each
+ * connection's config, so a hook may still tune the rest (timeouts and the like).
+ */
+function changed(
+  config: Readonly<Record<string, unknown>>,
+  input: EndpointInput,
+): Readonly<Record<string, unknown>> {
+  const given: Readonly<Record<string, unknown>> = { ...input.dialectOptions, ssl: input.ssl };
+  return Object.fromEntries(Object.entries(config).filter(([key, value]) => given[key] !== value));
 }
 
 /** Core names TLS options `ssl...`; Sequelize users set them under `dialectOptions`. */

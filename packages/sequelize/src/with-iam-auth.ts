@@ -1,13 +1,14 @@
 import { type IamAuth, RdsIamError } from "@rds-iam/core";
-import {
-  type BindingNames,
-  closestName,
-  IAM_ONLY_OPTION_NAMES,
-  isArraySafe,
-  readOptions,
-  refusePacketDebug,
-} from "@rds-iam/core/driver";
+import { isArraySafe, readOptions, refusePacketDebug } from "@rds-iam/core/driver";
 import { endpointOf, iamBeforeConnect, registerEndpoint } from "./connect-hook";
+import {
+  iamOf,
+  iamOptionsOf,
+  namesFor,
+  refuseTopLevelIamKeys,
+  replicationOf,
+  type Spelling,
+} from "./iam-fields";
 import { type SequelizeEndpoint, sequelizeEndpoint } from "./sequelize-endpoint";
 import type {
   IamSequelizeDialect,
@@ -17,7 +18,7 @@ import type {
 } from "./sequelize-iam-options";
 
 const providers = new WeakMap<object, IamAuth>();
-const IAM_KEYS: readonly string[] = IAM_ONLY_OPTION_NAMES;
+const SPELLING: Spelling = { user: "username", ssl: "dialectOptions.ssl" };
 const DIALECTS: readonly string[] = ["postgres", "mysql", "mariadb"];
 type Options = Record<string, unknown>;
 
@@ -52,7 +53,7 @@ export function withIamAuth<T extends IamSequelizeFields>(
     );
   }
   const { iam: iamGiven, ...input } = readOptions(options, "Sequelize options");
-  const iam = iamOptionsOf(iamGiven, "iam");
+  const iam = iamOptionsOf(iamGiven, "iam", SPELLING);
   refuseTopLevelIamKeys(input);
   const dialect = dialectOf(input.dialect);
   refuseOverrides(input, "");
@@ -82,6 +83,7 @@ export function withIamAuth<T extends IamSequelizeFields>(
       );
     }
     const endpoint = sequelizeEndpoint({
+      major: 6,
       dialect,
       host: entry.host ?? input.host,
       port: entry.port ?? input.port,
@@ -89,7 +91,7 @@ export function withIamAuth<T extends IamSequelizeFields>(
       ssl,
       dialectOptions: driverOptions,
       iam: { ...iamOf(iam, entry.host !== undefined && entry.host !== input.host), ...entryIam },
-      names: namesFor(prefix, entry, entryIam),
+      names: namesFor(prefix, entry, entryIam, SPELLING),
     });
     registerEndpoint(endpoint);
     return endpoint;
@@ -106,11 +108,11 @@ export function withIamAuth<T extends IamSequelizeFields>(
     providers.set(result, endpoint.auth);
     return result as unknown as IamSequelizeResult<T>;
   }
-  const { read, write } = replicationOf(input.replication);
+  const { read, write } = replicationOf(input.replication, SPELLING);
   const entry = (given: Options, prefix: string) => {
     const { iam: own, ...fields } = given;
     refuseOverrides(fields, prefix);
-    const endpoint = endpointFor(fields, prefix, iamOptionsOf(own, `${prefix}iam`));
+    const endpoint = endpointFor(fields, prefix, iamOptionsOf(own, `${prefix}iam`, SPELLING));
     return {
       endpoint,
       config: { ...fields, password: endpoint.password, dialectOptions: endpoint.dialectOptions },
@@ -160,59 +162,6 @@ function dialectOf(dialect: unknown): IamSequelizeDialect {
     `dialect ${JSON.stringify(dialect) ?? String(dialect)} is not supported with IAM authentication; use "postgres", "mysql" or "mariadb".`,
     { option: "dialect" },
   );
-}
-
-/** `iam` (top level or a replica's), checked: an object of known IAM option names. */
-function iamOptionsOf(given: unknown, option: string): Options {
-  if (given === undefined) return {};
-  if (typeof given !== "object" || given === null || isArraySafe(given)) {
-    throw new RdsIamError(
-      "INVALID_OPTION",
-      `${option} must be an object of IAM options, e.g. { iamRegion: "us-east-1" }.`,
-      { option },
-    );
-  }
-  const iam = readOptions(given, option);
-  for (const key of Object.keys(iam)) {
-    if (IAM_KEYS.includes(key)) continue;
-    const known = closestName(key, IAM_KEYS);
-    const placed = ["host", "port", "username", "user", "ssl", "password"].includes(key);
-    throw new RdsIamError(
-      "INVALID_OPTION",
-      placed
-        ? `${option}.${key} is not an IAM option: Sequelize's own ${key === "ssl" ? "dialectOptions.ssl" : key === "user" ? "username" : key} says it.`
-        : `${option}.${key} is not an IAM option${known ? ` (did you mean ${option}.${known}?)` : ""}; known: ${IAM_KEYS.join(", ")}.`,
-      { option: `${option}.${key}` },
-    );
-  }
-  return iam;
-}
-
-/**
- * The top-level `iam` as it applies to an endpoint: one with a host of its own is
- * signed for that host, not for the `iamHost` / `iamDefaultPort` meant for the top-level host.
- */
-function iamOf(iam: Options, ownHost: boolean): Options {
-  if (!ownHost) return iam;
-  const { iamHost: _host, iamDefaultPort: _port, ...rest } = iam;
-  return rest;
-}
-
-/** Errors name options as the Sequelize user wrote them. */
-function namesFor(prefix: string, entry: Options, entryIam: Options): BindingNames {
-  const name = (key: string, own: boolean) => (own && prefix !== "" ? `${prefix}${key}` : key);
-  const names: Record<string, string> = {
-    host: name("host", entry.host !== undefined),
-    port: name("port", entry.port !== undefined),
-    user: name("username", entry.username !== undefined),
-  };
-  // An entry with a host of its own is signed for it: its iamHost / iamDefaultPort are its own.
-  const ownTarget = prefix !== "" && entry.host !== undefined;
-  for (const key of IAM_KEYS) {
-    const own = key in entryIam || (ownTarget && (key === "iamHost" || key === "iamDefaultPort"));
-    names[key] = own ? `${prefix}iam.${key}` : `iam.${key}`;
-  }
-  return names as BindingNames;
 }
 
 /**
@@ -274,36 +223,6 @@ function dialectOptionsOf(given: unknown, dialect: IamSequelizeDialect, iam: Opt
   return options;
 }
 
-function replicationOf(given: unknown): { read: Options[]; write: Options } {
-  const shape = () =>
-    new RdsIamError(
-      "INVALID_OPTION",
-      "replication must be { read: [{ host, ... }, ...], write: { host, ... } } (or false).",
-      { option: "replication" },
-    );
-  if (typeof given !== "object" || given === null || isArraySafe(given)) throw shape();
-  const { read = [], write = {}, ...rest } = readOptions(given, "replication");
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw shape();
-  const list = isArraySafe(read) ? (read as unknown[]) : [read];
-  const entry = (value: unknown, option: string): Options => {
-    if (typeof value !== "object" || value === null || isArraySafe(value)) {
-      throw new RdsIamError(
-        "INVALID_OPTION",
-        `${option} must be an object: { host, port, username, database, iam }.`,
-        {
-          option,
-        },
-      );
-    }
-    return readOptions(value, option);
-  };
-  return {
-    write: entry(write, "replication.write"),
-    read: list.map((value, index) => entry(value, `replication.read[${index}]`)),
-  };
-}
-
 /** Sequelize takes a function or an array per hook; ours runs first. */
 function hooksWithOurs(given: unknown): Options {
   if (given !== undefined && (typeof given !== "object" || given === null || isArraySafe(given))) {
@@ -315,23 +234,4 @@ function hooksWithOurs(given: unknown): Options {
   const theirs = hooks.beforeConnect;
   const list = theirs === undefined ? [] : isArraySafe(theirs) ? (theirs as unknown[]) : [theirs];
   return { ...hooks, beforeConnect: [iamBeforeConnect, ...list] };
-}
-
-/**
- * IAM options belong under `iam`: at the top level Sequelize would ignore them (and the
- * default they meant to override would be used in silence).
- */
-function refuseTopLevelIamKeys(input: Options): void {
-  for (const key of Object.keys(input)) {
-    const lower = key.toLowerCase();
-    if (!IAM_KEYS.includes(key) && !lower.startsWith("iam") && !lower.startsWith("aws")) continue;
-    const guess = IAM_KEYS.includes(key) ? key : closestName(key, IAM_KEYS);
-    throw new RdsIamError(
-      "INVALID_OPTION",
-      guess === key
-        ? `${key} is an IAM option: move it under iam, e.g. withIamAuth({ ..., iam: { ${key}: ... } }).`
-        : `${key} is not a Sequelize option${guess === undefined ? "" : `; did you mean iam.${guess}?`} IAM options go under iam: { ... }; known: ${IAM_KEYS.join(", ")}.`,
-      { option: key },
-    );
-  }
 }
