@@ -12,6 +12,7 @@ export default defineConfig({
     alias: {
       "@rds-iam/core/driver": src("core", "driver"),
       "@rds-iam/prisma/migrate": src("prisma", "migrate"),
+      "@rds-iam/sequelize/v7": src("sequelize", "v7"),
       "@rds-iam/core": src("core"),
       "@rds-iam/gateway": src("gateway"),
       "@rds-iam/knex": src("knex"),

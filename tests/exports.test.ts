@@ -48,6 +48,7 @@ const PACKAGES: Record<string, string[]> = {
   "@rds-iam/mysql2": ["createIamPool", "iamAuthOf", ...CONTRACT],
   "@rds-iam/postgres": ["createIamSql", "iamAuthOf", ...CONTRACT],
   "@rds-iam/sequelize": ["withIamAuth", "iamAuthOf", ...CONTRACT],
+  "@rds-iam/sequelize/v7": ["withIamAuth", "iamAuthOf", ...CONTRACT],
   "@rds-iam/typeorm": ["withIamAuth", "iamAuthOf", ...CONTRACT],
   "@rds-iam/mikro-orm": ["withIamAuth", "iamAuthOf", ...CONTRACT],
   "@rds-iam/prisma": ["createIamAdapter", "iamDatasourceUrl", ...CONTRACT],

@@ -7,6 +7,9 @@ import {
 } from "@rds-iam/core/driver";
 import { iamConnection } from "@rds-iam/knex";
 import { withIamAuth } from "@rds-iam/sequelize";
+import { withIamAuth as withIamAuth7 } from "@rds-iam/sequelize/v7";
+import { Sequelize as Sequelize7 } from "@sequelize/core";
+import { MariaDbDialect } from "@sequelize/mariadb";
 import knex from "knex";
 import { Sequelize } from "sequelize";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,6 +155,59 @@ describe("a mariadb connector that checks the certificate after the login gets n
     } finally {
       await sequelize.close();
     }
+  });
+
+  describe("Sequelize 7's mariadb dialect", () => {
+    const v7Options = () => {
+      const { host, port, user, database: _database, ...iam } = untrusted();
+      return { dialect: MariaDbDialect, host, port, user, database: fixture.database, iam };
+    };
+
+    it("refuses it as mariaDbModule before anything is built", () => {
+      const before = accepted();
+      expect(() => withIamAuth7({ ...v7Options(), mariaDbModule: OLD_CONNECTOR } as never)).toThrow(
+        expect.objectContaining({ code: "TLS_VERIFICATION_FAILED", option: "mariadb" }),
+      );
+      expect(accepted()).toBe(before);
+    });
+
+    it("hands the dialect the connector @sequelize/mariadb itself resolves", async () => {
+      const own = createRequire(require.resolve("@sequelize/mariadb"))("mariadb");
+      const sequelize = new Sequelize7(withIamAuth7({ ...v7Options(), logging: false }) as never);
+      try {
+        expect((sequelize.dialect.options as { mariaDbModule?: unknown }).mariaDbModule).toBe(own);
+      } finally {
+        await sequelize.close();
+      }
+    });
+
+    it("refuses it at the first connection when that is the connector @sequelize/mariadb resolves", async () => {
+      // What a lockfile resolving @sequelize/mariadb's "mariadb": "^3.4.5" to 3.4.5 does:
+      // its require("mariadb") returns the old connector.
+      const dialectRequire = createRequire(require.resolve("@sequelize/mariadb"));
+      const cached = require.cache[dialectRequire.resolve("mariadb")];
+      if (cached === undefined) throw new Error("@sequelize/mariadb's mariadb is not loaded");
+      const current = cached.exports;
+      cached.exports = OLD_CONNECTOR;
+      let sequelize: Sequelize7 | undefined;
+      try {
+        sequelize = new Sequelize7(withIamAuth7({ ...v7Options(), logging: false }) as never);
+      } finally {
+        cached.exports = current;
+      }
+      expect((sequelize.dialect.options as { mariaDbModule?: unknown }).mariaDbModule).toBe(
+        OLD_CONNECTOR,
+      );
+      const before = accepted();
+      try {
+        await expect(sequelize.authenticate()).rejects.toMatchObject({
+          code: "TLS_VERIFICATION_FAILED",
+        });
+        expect(accepted()).toBe(before);
+      } finally {
+        await sequelize.close();
+      }
+    });
   });
 
   it("Prisma's mariadb adapter refuses it at the first connection", async () => {

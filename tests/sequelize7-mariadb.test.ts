@@ -1,0 +1,4 @@
+import { sequelize7Suite } from "./sequelize7/suite";
+
+// Sequelize 7 dialect "mariadb" through the gateway in front of the real database.
+sequelize7Suite("mariadb");
