@@ -7,6 +7,7 @@ import {
   type PreparedBinding,
   pgConfigOf,
   prepareBinding,
+  refusePacketDebug,
   withAuthRetry,
   withCheckoutAuthRetry,
 } from "@rds-iam/core/driver";
@@ -68,22 +69,22 @@ export function sequelizeEndpoint(input: EndpointInput): SequelizeEndpoint {
   const engine = dialect === "postgres" ? "postgres" : "mysql";
   // Sequelize 7 takes TLS as `ssl` at the root, as core names it.
   const build = major === 6 ? renamingTlsErrors : <T>(make: () => T) => make();
-  const view = build(() =>
-    driverView(
-      dialect,
-      prepareBinding(
-        {
-          ...input.dialectOptions,
-          ...input.iam,
-          host: input.host,
-          port: input.port,
-          user: input.username,
-          ssl: input.ssl,
-        },
-        { what: "withIamAuth", engine, names: input.names },
-      ),
-    ),
-  );
+  let allowDebugOutput: unknown;
+  const view = build(() => {
+    const binding = prepareBinding(
+      {
+        ...input.dialectOptions,
+        ...input.iam,
+        host: input.host,
+        port: input.port,
+        user: input.username,
+        ssl: input.ssl,
+      },
+      { what: "withIamAuth", engine, names: input.names },
+    );
+    allowDebugOutput = binding.iamAllowTokenInDebugOutput;
+    return driverView(dialect, binding);
+  });
   const { auth, password } = view;
   const dialectOptions = major === 6 ? view.dialectOptions : changed(view.dialectOptions, input);
   // The driver's error under Sequelize's ConnectionError (6: `parent`; 7: `cause`, its
@@ -108,6 +109,16 @@ export function sequelizeEndpoint(input: EndpointInput): SequelizeEndpoint {
       // Sequelize 7 hands the connection manager the config the hooks saw: TLS, the
       // target and the auth plugin are put back over it, so no hook can weaken them.
       const config = major === 6 ? given : { ...given, ...dialectOptions };
+      // A hook may also have turned on the driver's packet output (refused in the
+      // options): one packet is the token. Checked before any token exists.
+      if (major === 7 && dialect !== "postgres") {
+        refusePacketDebug(
+          config,
+          dialect === "mysql" ? "mysql2" : "mariadb",
+          allowDebugOutput,
+          "config.",
+        );
+      }
       if (dialect === "mariadb") {
         // The connector snapshots a string password: each attempt gets the token, in a
         // copy of the config that nothing keeps. Sequelize 6 reads config.password by
