@@ -197,6 +197,13 @@ const SEQUELIZE7_CASES: readonly BadInputCase[] = [
     code: "CONFLICTING_OPTIONS",
     option: "native",
   },
+  // Sequelize uses pg-native for any truthy `native`, not only `true`.
+  ...[1, "true", "false", {}].map((native) => ({
+    name: `sequelize 7: pg-native as native: ${JSON.stringify(native)}`,
+    run: () => wrap({ ...BASE, native }),
+    code: "CONFLICTING_OPTIONS" as const,
+    option: "native",
+  })),
   {
     name: "sequelize 7: plaintext to a remote host",
     run: () => wrap({ ...BASE, ssl: false, iam: { ...BASE.iam, iamAllowPlaintext: true } }),

@@ -49,7 +49,7 @@ export interface IamSequelize7Fields {
         readonly write?: IamSequelize7Replica | undefined;
       }
     | undefined;
-  /** Refused when true: pg-native ignores the per-connection password function. */
+  /** Refused when truthy (Sequelize then uses pg-native, which ignores the per-connection password function). */
   readonly native?: boolean | undefined;
   /**
    * Passed through. Named so that `logging: false` keeps its literal type (Sequelize 7

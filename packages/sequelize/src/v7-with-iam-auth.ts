@@ -85,10 +85,11 @@ export function withIamAuth<T extends IamSequelize7Fields>(
   const base = input.dialect as IamSequelize7DialectClass;
   const dialect = dialectOf(base);
   refuseOverrides(input, "");
-  if (input.native === true) {
+  // Sequelize uses pg-native for any truthy `native` (1, "false", ...), not only `true`.
+  if (input.native) {
     throw new RdsIamError(
       "CONFLICTING_OPTIONS",
-      "native: true makes Sequelize use pg-native, which ignores the per-connection password function. Remove native.",
+      `native: ${describeNative(input.native)} makes Sequelize use pg-native, which ignores the per-connection password function. Remove native.`,
       { option: "native" },
     );
   }
@@ -226,4 +227,12 @@ function refuseOverrides(fields: Options, prefix: string): void {
       { option: `${prefix}${key}` },
     );
   }
+}
+
+function describeNative(value: unknown): string {
+  return typeof value === "string"
+    ? JSON.stringify(value)
+    : typeof value === "object"
+      ? "an object"
+      : String(value);
 }
